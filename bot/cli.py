@@ -1,0 +1,194 @@
+"""`wedsync-support`: the one command line (Typer, Rich output)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from bot import views
+from bot.bootstrap import start_desk
+from bot.desk import Desk
+from bot.errors import BotError
+from bot.imports import RowError, parse_customer_row, parse_ticket_line
+from bot.settings import load_settings
+from db import tickets as ticket_store
+from db.errors import StoreError
+from db.migrate import upgrade
+from db.session import open_database
+from ticketing.create import NewTicket
+from ticketing.errors import UserFacingError
+from ticketing.model import Priority, Source, Status
+
+app = typer.Typer(help="WedSync support desk: email in, Slack for agents, SLA clocks.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
+tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(customers_app, name="customers")
+app.add_typer(tickets_app, name="tickets")
+
+# Piped output (scripts, tests) gets wide lines instead of Rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+T = TypeVar("T")
+
+
+def run(work: Callable[[Desk], Awaitable[T]]) -> T:
+    """Build the desk, run one piece of work on it, close it; errors become one clear line and exit 1."""
+
+    async def main() -> T:
+        desk = await start_desk(load_settings())
+        try:
+            return await work(desk)
+        finally:
+            await desk.db.close()
+
+    return _guarded(main())
+
+
+def _guarded(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coroutine)
+    except (BotError, StoreError, UserFacingError) as error:
+        coroutine.close()
+        err.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        raise typer.Exit(1) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+
+    async def main() -> None:
+        database = open_database(load_settings().database_url)
+        try:
+            await upgrade(database)
+        finally:
+            await database.close()
+
+    _guarded(main())
+    out.print("database is up to date")
+
+
+@customers_app.command("import")
+def customers_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Import customers from CSV: email, name, type, tier, created_at, language. Bad rows are reported by
+    line; good rows are kept."""
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = {"email"} - set(rows[0].keys() if rows else ())
+    if missing:
+        err.print(f"[red]error:[/red] {file} has no 'email' column (columns: email, name, type, tier, created_at, "
+                  "language)")
+        raise typer.Exit(1)
+
+    async def work(desk: Desk) -> tuple[int, list[str]]:
+        saved, problems = 0, []
+        with Progress(console=out, transient=True) as progress:
+            task = progress.add_task("importing customers", total=len(rows))
+            for start in range(0, len(rows), 500):
+                async with desk.db.transaction() as session:
+                    for offset, row in enumerate(rows[start:start + 500]):
+                        line = start + offset + 2  # the header is line 1
+                        try:
+                            await ticket_store.save_customer(session, parse_customer_row(row), desk.clock.now())
+                            saved += 1
+                        except RowError as error:
+                            problems.append(f"line {line}: {error}")
+                        progress.advance(task)
+        return saved, problems
+
+    saved, problems = run(work)
+    for problem in problems:
+        err.print(f"[yellow]skipped[/yellow] {problem}", highlight=False)
+    out.print(f"imported {saved} customer(s); {len(problems)} row(s) skipped")
+
+
+@tickets_app.command("new")
+def tickets_new(
+    sender: Annotated[str, typer.Option("--from", help="The customer's email address.")],
+    subject: Annotated[str, typer.Option(help="The ticket's subject.")],
+    body: Annotated[str, typer.Option(help="What the customer said.")],
+    source: Annotated[Source, typer.Option(help="Where the request came from.")] = Source.EMAIL,
+    name: Annotated[str, typer.Option(help="The customer's name, for a new customer.")] = "",
+) -> None:
+    """Open a ticket through the whole creation path (classify, priority, SLA, id, routing) and print it."""
+    from bot.imports import parse_email_address
+
+    try:
+        address = parse_email_address(sender, "--from")
+    except RowError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+
+    async def work(desk: Desk) -> None:
+        async with desk.db.transaction() as session:
+            customer = await ticket_store.ensure_customer(session, address, name, desk.clock.now())
+        created = await desk.open_ticket(NewTicket(customer, subject, body, source))
+        await views.show_ticket(desk, out, created.ticket.id)
+
+    run(work)
+
+
+@tickets_app.command("import")
+def tickets_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Bring open tickets from another desk: one JSON object a line (customer_email, subject, description,
+    created_at; optional status, priority, category, assignee). They keep their created time."""
+    lines = file.read_text(encoding="utf-8-sig").splitlines()
+
+    async def work(desk: Desk) -> tuple[list[str], list[str]]:
+        from bot.workflows import import_ticket
+
+        created, problems = [], []
+        with Progress(console=out, transient=True) as progress:
+            task = progress.add_task("importing tickets", total=len(lines))
+            for number, line in enumerate(lines, start=1):
+                if line.strip():
+                    try:
+                        created.append(await import_ticket(desk, parse_ticket_line(line)))
+                    except RowError as error:
+                        problems.append(f"line {number}: {error}")
+                progress.advance(task)
+        return created, problems
+
+    created, problems = run(work)
+    for problem in problems:
+        err.print(f"[yellow]skipped[/yellow] {problem}", highlight=False)
+    out.print(f"imported {len(created)} ticket(s); {len(problems)} line(s) skipped")
+
+
+@tickets_app.command("list")
+def tickets_list(
+    status: Annotated[list[Status] | None, typer.Option(help="Only these statuses (repeatable).")] = None,
+    priority: Annotated[Priority | None, typer.Option(help="Only this priority.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+) -> None:
+    """Tickets, newest first."""
+
+    async def work(desk: Desk) -> None:
+        async with desk.db.sessions() as session:
+            found = await ticket_store.list_tickets(session, status or (), priority, team, limit=limit)
+        views.print_ticket_table(out, found, desk.clock.now())
+
+    run(work)
+
+
+@tickets_app.command("show")
+def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. BIL-MIDQ1Z2K-7QF")]) -> None:
+    """A ticket: its details, SLA state, timeline and messages."""
+    run(lambda desk: views.show_ticket(desk, out, ticket_id.strip().upper()))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app()

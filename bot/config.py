@@ -1,0 +1,229 @@
+"""support.yml: company, founder, managers, teams, agents, SLA, patterns and canned responses.
+
+Read with PyYAML, checked with pydantic. A mistake stops the program before it starts, with the key,
+the problem and the fix; nothing runs half-configured.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigFileError
+from ticketing.canned import CannedResponse, build_canned_response
+from ticketing.classify import Pattern, build_pattern, default_patterns
+from ticketing.errors import TicketingError
+from ticketing.model import AgentRole, Category, Priority, TicketType, Tier
+from ticketing.routing import AgentProfile
+from ticketing.sla import DEFAULT_SLA_MATRIX, SlaMatrix, SlaTarget, check_matrix
+
+DEFAULTS = Path(__file__).parent / "defaults"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    name: str
+    slack_id: str | None = None
+    email: str | None = None
+    phone: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +447700900123")
+
+
+class Team(_Strict):
+    channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{6,}$", description="a Slack channel id, e.g. C0123ABCD")
+    lead: str | None = None
+
+
+class Agent(_Strict):
+    slack_id: str = Field(pattern=r"^[UW][A-Z0-9]{6,}$")
+    name: str
+    email: str
+    team: str
+    role: AgentRole = AgentRole.AGENT
+    skills: tuple[Category, ...] = ()
+    languages: tuple[str, ...] = ("en",)
+    timezone: str = "UTC"
+    working_hours: str = "09:00-17:30"
+    working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    expertise: int = Field(1, ge=0, le=5)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/London") from error
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if not _HOURS.match(value):
+            raise ValueError(f"{value!r} is not HH:MM-HH:MM, e.g. 09:00-17:30")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        wrong = [d for d in value if d.lower()[:3] not in DAYS]
+        if wrong:
+            raise ValueError(f"unknown day(s) {wrong}; use {', '.join(DAYS)}")
+        return tuple(d.lower()[:3] for d in value)
+
+    def profile(self) -> AgentProfile:
+        start, end = self.working_hours.split("-")
+        return AgentProfile(
+            slack_id=self.slack_id, name=self.name, email=self.email, team=self.team, role=self.role,
+            skills=tuple(s.value for s in self.skills), languages=self.languages, timezone=self.timezone,
+            work_start=time.fromisoformat(start), work_end=_end_time(end),
+            work_days=tuple(DAYS.index(d) for d in self.working_days), expertise=self.expertise,
+        )
+
+
+def _end_time(text: str) -> time:
+    return time(23, 59, 59) if text == "24:00" else time.fromisoformat(text)
+
+
+class PatternSpec(_Strict):
+    name: str
+    regex: str
+    category: Category
+    type: TicketType
+    tags: tuple[str, ...] = ()
+    template: str | None = None
+    confidence: float = Field(0.9, ge=0, le=1)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"regex does not compile: {error}") from error
+        return value
+
+
+class CannedSpec(_Strict):
+    name: str
+    content: str
+    category: str | None = None
+    self_service: bool = False
+
+
+class SupportFile(_Strict):
+    company: str = "WedSync"
+    founder: Person | None = None
+    managers: tuple[Person, ...] = ()
+    teams: dict[str, Team] = {}
+    agents: tuple[Agent, ...] = ()
+    sla: dict[Priority, dict[Tier, tuple[int, int]]] | None = None
+    use_default_patterns: bool = True
+    patterns: tuple[PatternSpec, ...] = ()
+    canned_responses: tuple[CannedSpec, ...] | None = None
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> SupportFile:
+        for index, agent in enumerate(self.agents):
+            if agent.team not in self.teams:
+                raise ValueError(f"agents[{index}].team: unknown team {agent.team!r}; "
+                                 f"add it under teams: or use one of {sorted(self.teams) or 'none defined'}")
+        ids = [a.slack_id for a in self.agents]
+        if len(ids) != len(set(ids)):
+            raise ValueError("agents: the same slack_id is listed twice")
+        return self
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    """The checked configuration the program runs with."""
+
+    company: str
+    founder: Person | None
+    managers: tuple[Person, ...]
+    teams: dict[str, Team]
+    agents: tuple[AgentProfile, ...]
+    sla: SlaMatrix
+    patterns: tuple[Pattern, ...]
+    canned: tuple[CannedResponse, ...]
+    source: Path | None
+
+    def agent(self, slack_id: str) -> AgentProfile | None:
+        return next((a for a in self.agents if a.slack_id == slack_id), None)
+
+    def canned_response(self, name: str) -> CannedResponse | None:
+        return next((c for c in self.canned if c.name == name), None)
+
+
+def _matrix(spec: dict[Priority, dict[Tier, tuple[int, int]]] | None) -> SlaMatrix:
+    if spec is None:
+        return DEFAULT_SLA_MATRIX
+    merged = {p: dict(DEFAULT_SLA_MATRIX[p]) for p in Priority}
+    for priority, row in spec.items():
+        for tier, (first, resolution) in row.items():
+            merged[priority][tier] = SlaTarget(first, resolution)
+    check_matrix(merged)
+    return merged
+
+
+def _default_canned() -> tuple[CannedSpec, ...]:
+    data = yaml.safe_load((DEFAULTS / "canned_responses.yml").read_text(encoding="utf-8"))
+    return tuple(CannedSpec(**item) for item in data["canned_responses"])
+
+
+def build_config(data: dict[str, Any], source: Path | None = None) -> SupportConfig:
+    """Check a parsed support.yml; raises ConfigFileError naming the key, the problem and the fix."""
+    where = str(source) if source else "support.yml"
+    try:
+        spec = SupportFile.model_validate(data)
+        custom = tuple(build_pattern(p.name, p.regex, p.category, p.type, p.tags, p.template, p.confidence)
+                       for p in spec.patterns)
+        canned = tuple(build_canned_response(c.name, c.content, c.category, c.self_service)
+                       for c in (spec.canned_responses if spec.canned_responses is not None else _default_canned()))
+        return SupportConfig(
+            company=spec.company, founder=spec.founder, managers=spec.managers, teams=dict(spec.teams),
+            agents=tuple(a.profile() for a in spec.agents), sla=_matrix(spec.sla),
+            patterns=custom + (default_patterns() if spec.use_default_patterns else ()),
+            canned=canned, source=source,
+        )
+    except ValidationError as error:
+        raise ConfigFileError(f"{where} has mistakes:\n  " + "\n  ".join(_explain(e) for e in error.errors())
+                              + "\nsee support.example.yml for every key") from error
+    except TicketingError as error:
+        raise ConfigFileError(f"{where}: {error}") from error
+
+
+def _explain(issue: Any) -> str:
+    key = ""
+    for part in issue["loc"]:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    message = str(issue["msg"]).removeprefix("Value error, ")
+    if issue["type"] == "extra_forbidden":
+        message = "unknown key; remove it or check its spelling"
+    return f"{key or '(top level)'}: {message}"
+
+
+def load_config(path: Path) -> SupportConfig:
+    """support.yml at `path`; built-in defaults when the file does not exist."""
+    if not path.exists():
+        return build_config({}, None)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigFileError(f"{path} is not valid YAML: {error}") from error
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path}: the top level must be a mapping of keys (company:, teams:, agents: ...)")
+    return build_config(data, path)

@@ -1,0 +1,106 @@
+"""The composition root's core object: settings, configuration, store and clock, and the ticket workflows
+every channel calls (email, Slack, the CLI, timers)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import SupportConfig
+from bot.settings import Settings
+from db import mail as mail_store
+from db import metrics, outbox, tickets
+from db.session import Database
+from ticketing.canned import render, template_values
+from ticketing.classify import FALLBACK_CLASSIFICATION, match_patterns
+from ticketing.create import Created, NewTicket, Routing, apply_given_category, create_ticket
+from ticketing.ids import build_ticket_id
+from ticketing.model import Classification, Ticket
+
+AsyncClassifier = Callable[[str, str], Awaitable[Classification | None]]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    config: SupportConfig
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    classifier: AsyncClassifier | None = None
+
+    async def classify(self, subject: str, description: str) -> Classification:
+        """Patterns first, then the injected (model) classifier, then the documented fallback."""
+        found = match_patterns(subject, description, self.config.patterns)
+        if found is None and self.classifier is not None:
+            found = await self.classifier(subject, description)
+        return found or FALLBACK_CLASSIFICATION
+
+    async def new_ticket_id(self, session: AsyncSession, classification: Classification) -> str:
+        for _ in range(20):
+            candidate = build_ticket_id(classification.category, self.clock.now(), self.rng)
+            if not await tickets.ticket_exists(session, candidate):
+                return candidate
+        raise RuntimeError("no free ticket id after 20 attempts")
+
+    async def create(self, session: AsyncSession, request: NewTicket, classification: Classification) -> Created:
+        """The whole creation path inside the caller's transaction: id, priority, SLA, routing, metrics,
+        and the confirmation mail in the outbox."""
+        now = self.clock.now()
+        agents = self.config.agents
+        loads = await tickets.agent_loads(session, (a.slack_id for a in agents), request.customer.id)
+        ticket_id = await self.new_ticket_id(session, classification)
+        created = create_ticket(request, classification, ticket_id, now, Routing(agents, loads), self.config.sla)
+        await tickets.insert_ticket(session, created.ticket)
+        ticket = created.ticket
+        await metrics.bump(session, ticket.timeline.created, metrics.Bump(created=1), ticket.category.value,
+                           ticket.priority.value, ticket.assignee)
+        return created
+
+    async def open_ticket(self, request: NewTicket, confirm: bool = True) -> Created:
+        """A ticket from outside email (CLI, phone, chat, import): classify, create, confirm by email."""
+        classification = apply_given_category(request, await self.classify(request.subject, request.description))
+        async with self.db.transaction() as session:
+            created = await self.create(session, request, classification)
+            if confirm:
+                await self.enqueue_customer_mail(session, created.ticket, "ticket_received", auto=True)
+        return created
+
+    async def enqueue_customer_mail(
+        self, session: AsyncSession, ticket: Ticket, template: str, auto: bool, agent_name: str = ""
+    ) -> int | None:
+        """A canned response to the ticket's customer, through the outbox; None when there is no template."""
+        canned = self.config.canned_response(template)
+        if canned is None:
+            return None
+        body = render(canned, template_values(ticket, agent_name or f"{self.config.company} support",
+                                              self.config.company))
+        return await self.enqueue_email(session, ticket, body, auto)
+
+    async def enqueue_email(self, session: AsyncSession, ticket: Ticket, body: str, auto: bool) -> int:
+        """One outbox row; the sender fills in threading headers from the ticket's mail ids when it sends."""
+        payload: dict[str, Any] = {"to": ticket.customer.email, "subject": ticket.subject, "ticket_id": ticket.id,
+                                   "body": body, "auto": auto}
+        return await outbox.enqueue(session, "email", payload, self.clock.now(), ticket.id)
+
+    async def find_ticket(self, ticket_id: str) -> Ticket | None:
+        async with self.db.sessions() as session:
+            return await tickets.find_ticket(session, ticket_id)
+
+    async def mail_ids(self, ticket_id: str) -> list[str]:
+        async with self.db.sessions() as session:
+            return await mail_store.mail_ids_of(session, ticket_id)

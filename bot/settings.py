@@ -1,0 +1,84 @@
+"""Environment settings (and `.env`), read once at start-up and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import SettingsError
+
+SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET", "KEY")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wedsync-support.db"
+
+
+class Settings(BaseSettings):
+    """Every setting is an environment variable of the same name in upper case; see .env.example."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    support_config: Path = Path("support.yml")
+    log_level: str = "INFO"
+
+    # Inbound mail
+    support_address: Annotated[tuple[str, ...], NoDecode] = ("support@wedsync.com",)
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int = Field(2525, ge=0, le=65535)
+    max_message_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    attachment_cap_bytes: int = Field(10 * 1024 * 1024, ge=0)
+    sender_rate_per_hour: int = Field(20, gt=0)
+    imap_host: str | None = None
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_ssl: bool = True
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str | None = None
+    imap_poll_seconds: float = Field(60.0, gt=0)
+
+    # Outbound mail
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from_name: str = "WedSync Support"
+    message_id_domain: str | None = None
+
+    @field_validator("support_address", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("support_address")
+    @classmethod
+    def _check_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("give at least one address, e.g. SUPPORT_ADDRESS=support@wedsync.com")
+        for address in value:
+            if address.count("@") != 1 or not address.split("@")[1]:
+                raise ValueError(f"{address!r} is not an email address")
+        return tuple(a.lower() for a in value)
+
+    @property
+    def own_domain(self) -> str:
+        """The domain of our own Message-IDs: MESSAGE_ID_DOMAIN, else the first support address's."""
+        return self.message_id_domain or self.support_address[0].split("@", 1)[1]
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from the environment and `.env`; a mistake names the variable and the fix."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors():
+            name = "_".join(str(part) for part in issue["loc"]).upper() or "settings"
+            shown = "(hidden)" if any(w in name for w in SECRET_WORDS) else repr(issue.get("input"))
+            problems.append(f"{name}: {issue['msg']} (got {shown})")
+        raise SettingsError("bad settings:\n  " + "\n  ".join(problems) + "\nsee .env.example") from error

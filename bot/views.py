@@ -1,0 +1,87 @@
+"""What the command line prints: Rich tables and panels built from ticket values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Column, Table
+
+from bot.desk import Desk
+from db.errors import NotFound
+from ticketing.model import Ticket
+
+PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def until(deadline: datetime, now: datetime) -> str:
+    """`due in 3h 5m` or `overdue by 20m`."""
+    seconds = int((deadline - now).total_seconds())
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    text = f"{hours}h {minutes}m" if hours else f"{minutes}m"
+    return f"due in {text}" if seconds >= 0 else f"overdue by {text}"
+
+
+def sla_state(ticket: Ticket, now: datetime) -> tuple[str, str]:
+    if ticket.timeline.first_response is not None:
+        first = f"met at {when(ticket.timeline.first_response)}"
+    else:
+        first = until(ticket.sla.first_response_due, now)
+    if ticket.timeline.resolved is not None:
+        resolution = f"resolved at {when(ticket.timeline.resolved)}"
+    else:
+        resolution = until(ticket.sla.resolution_due, now)
+    return first, resolution
+
+
+def print_ticket_table(console: Console, found: Sequence[Ticket], now: datetime) -> None:
+    if not found:
+        console.print("no tickets")
+        return
+    table = Table("priority", "status", "category", "assignee", "customer", "subject", "first response")
+    table.columns.insert(0, Column("id", no_wrap=True))
+    for ticket in found:
+        table.add_row(ticket.id, f"[{PRIORITY_STYLE[ticket.priority]}]{ticket.priority}[/]", ticket.status,
+                      ticket.category, ticket.assignee or "-", escape(ticket.customer.email),
+                      escape(ticket.subject[:50]), sla_state(ticket, now)[0])
+    console.print(table)
+
+
+async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
+    ticket = await desk.find_ticket(ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}; `wedsync-support tickets list` shows the ids")
+    now = desk.clock.now()
+    first, resolution = sla_state(ticket, now)
+    c = ticket.customer
+    console.print(f"[bold]{ticket.id}[/bold]  {escape(ticket.subject)}")
+    grid = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("customer", f"{c.name or '-'} <{c.email}> ({c.user_type}, {c.tier})"),
+        ("category", f"{ticket.category} / {ticket.type}  ({ticket.classification.reason}, "
+                     f"confidence {ticket.classification.confidence:.2f})"),
+        ("priority", ticket.priority.value),
+        ("status", ticket.status.value),
+        ("team", ticket.team),
+        ("assignee", ticket.assignee or "unassigned (team queue)"),
+        ("tags", ", ".join(ticket.tags) or "-"),
+        ("first response", f"{ticket.sla.first_response_minutes} min, due {when(ticket.sla.first_response_due)}"
+                           f" — {first}"),
+        ("resolution", f"{ticket.sla.resolution_minutes} min, due {when(ticket.sla.resolution_due)} — {resolution}"),
+        ("escalation", f"level {ticket.escalation.level}" + (f": {ticket.escalation.reason}"
+                                                             if ticket.escalation.reason else "")),
+        ("created", when(ticket.timeline.created)),
+        ("updated", when(ticket.timeline.last_update)),
+    ):
+        grid.add_row(f"[dim]{label}[/dim]", escape(value))
+    console.print(grid)
+    for message in ticket.messages:
+        kind = message.author.value + (" (internal)" if message.visibility == "internal" else "")
+        console.rule(f"{when(message.created_at)}  {kind}  {escape(message.sender or '')}", align="left")
+        console.print(escape(message.body.strip()), highlight=False)

@@ -1,0 +1,222 @@
+"""The inbox (every accepted raw message), the threading index of Message-IDs, IMAP cursors, blobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.tables import AttachmentBlobRow, ImapCursorRow, InboundEmailRow, MailIdRow
+
+
+class InboundStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    id: int
+    message_id: str
+    raw: bytes
+    origin: str
+    received_at: datetime
+    status: InboundStatus
+    reason: str | None
+    ticket_id: str | None
+    attempts: int
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, for ON CONFLICT DO NOTHING (both dialects spell it the same)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _inbound(row: InboundEmailRow) -> Inbound:
+    return Inbound(
+        row.id,
+        row.message_id,
+        row.raw,
+        row.origin,
+        row.received_at,
+        InboundStatus(row.status),
+        row.reason,
+        row.ticket_id,
+        row.attempts,
+    )
+
+
+async def store_inbound(
+    session: AsyncSession, message_id: str, raw: bytes, origin: str, now: datetime
+) -> tuple[int, bool]:
+    """Keep the raw message, once per Message-ID. Returns (row id, True if it was new)."""
+    statement = (
+        _insert(session)(InboundEmailRow)
+        .values(
+            message_id=message_id,
+            raw=raw,
+            origin=origin,
+            received_at=now,
+            status=InboundStatus.PENDING.value,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(InboundEmailRow.id)
+    )
+    new_id = (await session.execute(statement)).scalar()
+    if new_id is not None:
+        return int(new_id), True
+    existing = await session.execute(
+        select(InboundEmailRow.id).where(InboundEmailRow.message_id == message_id)
+    )
+    return int(existing.scalar_one()), False
+
+
+async def claim_pending(session: AsyncSession, limit: int) -> list[Inbound]:
+    """The oldest pending messages, locked for this worker (SKIP LOCKED where the database has it)."""
+    query = (
+        select(InboundEmailRow)
+        .where(InboundEmailRow.status == InboundStatus.PENDING.value)
+        .order_by(InboundEmailRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [_inbound(row) for row in (await session.execute(query)).scalars()]
+
+
+async def get_inbound(session: AsyncSession, inbound_id: int) -> Inbound | None:
+    row = await session.get(InboundEmailRow, inbound_id)
+    return None if row is None else _inbound(row)
+
+
+async def finish_inbound(
+    session: AsyncSession,
+    inbound_id: int,
+    status: InboundStatus,
+    now: datetime,
+    reason: str | None = None,
+    ticket_id: str | None = None,
+    ticket_message_id: str | None = None,
+    sender_hash: str | None = None,
+) -> None:
+    await session.execute(
+        update(InboundEmailRow)
+        .where(InboundEmailRow.id == inbound_id)
+        .values(
+            status=status.value,
+            reason=reason,
+            ticket_id=ticket_id,
+            ticket_message_id=ticket_message_id,
+            sender_hash=sender_hash,
+            handled_at=now,
+            attempts=InboundEmailRow.attempts + 1,
+        )
+    )
+
+
+async def count_recent_from(session: AsyncSession, sender_hash: str, since: datetime) -> int:
+    """Messages from one sender handled since `since` (the per-sender rate limit)."""
+    query = select(func.count()).where(
+        InboundEmailRow.sender_hash == sender_hash,
+        InboundEmailRow.received_at >= since,
+        InboundEmailRow.status != InboundStatus.PENDING.value,
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def list_inbound(session: AsyncSession, status: InboundStatus, limit: int = 100) -> list[Inbound]:
+    query = (
+        select(InboundEmailRow)
+        .where(InboundEmailRow.status == status.value)
+        .order_by(InboundEmailRow.id.desc())
+        .limit(limit)
+    )
+    return [_inbound(row) for row in (await session.execute(query)).scalars()]
+
+
+async def requeue(session: AsyncSession, inbound_ids: Sequence[int]) -> int:
+    """Quarantined messages back to pending, for `quarantine retry`."""
+    result = await session.execute(
+        update(InboundEmailRow)
+        .where(InboundEmailRow.id.in_(inbound_ids), InboundEmailRow.status == InboundStatus.QUARANTINED.value)
+        .values(status=InboundStatus.PENDING.value)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(InboundEmailRow.status, func.count()).group_by(InboundEmailRow.status)
+    )
+    return {status: int(count) for status, count in rows.tuples()}
+
+
+# -- threading index ---------------------------------------------------------------------------------------
+
+
+async def record_mail_id(
+    session: AsyncSession, message_id: str, ticket_id: str, direction: str, now: datetime
+) -> None:
+    statement = (
+        _insert(session)(MailIdRow)
+        .values(message_id=message_id, ticket_id=ticket_id, direction=direction, created_at=now)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )
+    await session.execute(statement)
+
+
+async def tickets_for_mail_ids(session: AsyncSession, message_ids: Iterable[str]) -> dict[str, str]:
+    """Message-ID -> ticket id, for the ids we know."""
+    ids = list(dict.fromkeys(message_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(MailIdRow.message_id, MailIdRow.ticket_id).where(MailIdRow.message_id.in_(ids))
+    )
+    return dict(rows.tuples().all())
+
+
+async def mail_ids_of(session: AsyncSession, ticket_id: str, direction: str | None = None) -> list[str]:
+    """The ticket's Message-IDs, oldest first."""
+    query = select(MailIdRow.message_id).where(MailIdRow.ticket_id == ticket_id)
+    if direction is not None:
+        query = query.where(MailIdRow.direction == direction)
+    return list((await session.execute(query.order_by(MailIdRow.created_at))).scalars())
+
+
+# -- IMAP cursors and attachment blobs ---------------------------------------------------------------------
+
+
+async def load_cursor(session: AsyncSession, account: str) -> tuple[int, int] | None:
+    row = await session.get(ImapCursorRow, account)
+    return None if row is None else (int(row.uidvalidity), int(row.last_uid))
+
+
+async def save_cursor(
+    session: AsyncSession, account: str, uidvalidity: int, last_uid: int, now: datetime
+) -> None:
+    row = await session.get(ImapCursorRow, account)
+    if row is None:
+        session.add(
+            ImapCursorRow(account=account, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now)
+        )
+    else:
+        row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now
+
+
+async def store_blob(session: AsyncSession, sha256: str, content_type: str, content: bytes) -> None:
+    statement = (
+        _insert(session)(AttachmentBlobRow)
+        .values(sha256=sha256, content_type=content_type, size=len(content), content=content)
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
+    await session.execute(statement)

@@ -1,0 +1,97 @@
+"""The outbox: effects written in the transaction that causes them, delivered later with retries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.tables import OutboxRow
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    ticket_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+async def enqueue(
+    session: AsyncSession, kind: str, payload: dict[str, Any], now: datetime, ticket_id: str | None = None
+) -> int:
+    row = OutboxRow(
+        kind=kind,
+        ticket_id=ticket_id,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def claim_due(
+    session: AsyncSession, kinds: tuple[str, ...], now: datetime, limit: int
+) -> list[OutboxItem]:
+    """Due items of these kinds, oldest first, locked for this worker (SKIP LOCKED on PostgreSQL)."""
+    query = (
+        select(OutboxRow)
+        .where(OutboxRow.status == "pending", OutboxRow.kind.in_(kinds), OutboxRow.next_attempt_at <= now)
+        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await session.execute(query)).scalars()
+    return [OutboxItem(r.id, r.kind, r.ticket_id, dict(r.payload), r.attempts, r.created_at) for r in rows]
+
+
+async def mark_sent(session: AsyncSession, item_id: int, now: datetime, result: dict[str, Any]) -> None:
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == item_id)
+        .values(status="sent", sent_at=now, result=result, attempts=OutboxRow.attempts + 1, last_error=None)
+    )
+
+
+async def mark_retry(session: AsyncSession, item_id: int, error: str, next_attempt_at: datetime) -> None:
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == item_id)
+        .values(attempts=OutboxRow.attempts + 1, last_error=error[:2000], next_attempt_at=next_attempt_at)
+    )
+
+
+async def mark_dead(session: AsyncSession, item_id: int, error: str) -> None:
+    """Given up on: kept with its error for a person to look at (`outbox list`), never deleted."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == item_id)
+        .values(status="dead", attempts=OutboxRow.attempts + 1, last_error=error[:2000])
+    )
+
+
+async def next_due(session: AsyncSession, kinds: tuple[str, ...]) -> datetime | None:
+    query = select(func.min(OutboxRow.next_attempt_at)).where(
+        OutboxRow.status == "pending", OutboxRow.kind.in_(kinds)
+    )
+    value: datetime | None = (await session.execute(query)).scalar()
+    return value
+
+
+async def items_for(session: AsyncSession, ticket_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(kind, status, payload) of a ticket's outbox rows, oldest first."""
+    rows = await session.execute(
+        select(OutboxRow.kind, OutboxRow.status, OutboxRow.payload)
+        .where(OutboxRow.ticket_id == ticket_id)
+        .order_by(OutboxRow.id)
+    )
+    return [(k, s, dict(p)) for k, s, p in rows.tuples()]

@@ -1,0 +1,231 @@
+"""The tables. Alembic migrations in db/migrations are the source of truth for the schema; these
+declarations must match them (a test compares the two)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import Json, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: Json, list[Any]: Json}
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    user_type: Mapped[str] = mapped_column(String(20), default="supplier")
+    tier: Mapped[str] = mapped_column(String(20), default="free")
+    account_created_at: Mapped[datetime | None]
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    undeliverable: Mapped[bool] = mapped_column(Boolean, default=False)
+    undeliverable_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    user_type: Mapped[str] = mapped_column(String(20))
+    user_tier: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(50))
+    category: Mapped[str] = mapped_column(String(50))
+    priority: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    team: Mapped[str] = mapped_column(String(100), index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    assigned_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    sla_first_response: Mapped[int] = mapped_column(Integer)
+    sla_resolution: Mapped[int] = mapped_column(Integer)
+    sla_first_response_due: Mapped[datetime]
+    sla_resolution_due: Mapped[datetime]
+    sla_breach: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None]
+    escalation_reason: Mapped[str | None] = mapped_column(Text)
+    satisfaction_rating: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_feedback: Mapped[str | None] = mapped_column(Text)
+    classification: Mapped[dict[str, Any]]
+    attachments: Mapped[list[Any]]
+    tags: Mapped[list[Any]]
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    __table_args__ = (
+        CheckConstraint(
+            "satisfaction_rating IS NULL OR (satisfaction_rating >= 1 AND satisfaction_rating <= 5)",
+            name="rating_range",
+        ),
+    )
+
+
+class MessageRow(Base):
+    __tablename__ = "ticket_messages"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(20))  # customer | agent | system
+    visibility: Mapped[str] = mapped_column(String(20), default="public")
+    sender_id: Mapped[str | None] = mapped_column(String(320))
+    message: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    edited_at: Mapped[datetime | None]
+    edit_history: Mapped[list[Any]]
+    __table_args__ = (UniqueConstraint("ticket_id", "seq"),)
+
+
+class ParticipantRow(Base):
+    """Addresses that may write into a ticket besides its customer (the people in cc)."""
+
+    __tablename__ = "ticket_participants"
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+
+
+class TicketLinkRow(Base):
+    __tablename__ = "ticket_links"
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    related_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), default="related")
+    created_at: Mapped[datetime]
+
+
+class MailIdRow(Base):
+    """Every Message-ID we stored or sent, and the ticket it belongs to: the threading index."""
+
+    __tablename__ = "mail_ids"
+    message_id: Mapped[str] = mapped_column(String(998), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(10))  # in | out
+    created_at: Mapped[datetime]
+
+
+class CannedResponseRow(Base):
+    __tablename__ = "canned_responses"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    category: Mapped[str | None] = mapped_column(String(50))
+    content: Mapped[str] = mapped_column(Text)
+    variables: Mapped[list[Any]]
+    self_service: Mapped[bool] = mapped_column(Boolean, default=False)
+    usage_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TicketMetricsRow(Base):
+    __tablename__ = "ticket_metrics"
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    tickets_created: Mapped[int] = mapped_column(Integer, default=0)
+    tickets_resolved: Mapped[int] = mapped_column(Integer, default=0)
+    tickets_closed: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_minutes_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    resolution_count: Mapped[int] = mapped_column(Integer, default=0)
+    resolution_minutes_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sla_breaches: Mapped[int] = mapped_column(Integer, default=0)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    satisfaction_responses: Mapped[int] = mapped_column(Integer, default=0)
+    satisfaction_sum: Mapped[int] = mapped_column(Integer, default=0)
+    by_category: Mapped[dict[str, Any]]
+    by_priority: Mapped[dict[str, Any]]
+    by_agent: Mapped[dict[str, Any]]
+
+
+class InboundEmailRow(Base):
+    """Every accepted message, raw, until and after it is handled: processed, ignored or quarantined."""
+
+    __tablename__ = "inbound_emails"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    origin: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending|processed|ignored|quarantined
+    reason: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    ticket_message_id: Mapped[str | None] = mapped_column(String(64))
+    sender_hash: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    handled_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("ix_inbound_emails_status_id", "status", "id"),
+        Index("ix_inbound_emails_sender_received", "sender_hash", "received_at"),
+    )
+
+
+class AttachmentBlobRow(Base):
+    __tablename__ = "attachment_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class OutboxRow(Base):
+    """Effects waiting to leave: emails, Slack calls, SMS. Written in the transaction that causes them."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))  # email | slack | sms
+    ticket_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+
+class ImapCursorRow(Base):
+    __tablename__ = "imap_cursors"
+    account: Mapped[str] = mapped_column(String(500), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,59 @@
+"""Canned responses: {variables} checked when saved, filled in when sent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ticketing.errors import TemplateError
+from ticketing.model import Ticket
+
+VARIABLES = frozenset({"customer_name", "ticket_id", "category", "created_date", "agent_name", "company"})
+DEFAULT_COMPANY = "WedSync"
+_VARIABLE = re.compile(r"\{([A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class CannedResponse:
+    name: str
+    content: str
+    category: str | None = None
+    self_service: bool = False
+
+
+def variables_in(content: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_VARIABLE.findall(content)))
+
+
+def build_canned_response(
+    name: str, content: str, category: str | None = None, self_service: bool = False
+) -> CannedResponse:
+    """Refuses a template with an unknown variable, naming it and the known ones."""
+    if not name.strip():
+        raise TemplateError("a canned response needs a name")
+    if not content.strip():
+        raise TemplateError(f"canned response {name!r} has no content")
+    unknown = [v for v in variables_in(content) if v not in VARIABLES]
+    if unknown:
+        raise TemplateError(
+            f"canned response {name!r} uses unknown variable(s) {', '.join('{' + v + '}' for v in unknown)}; "
+            f"known: {', '.join('{' + v + '}' for v in sorted(VARIABLES))}"
+        )
+    return CannedResponse(name, content, category, self_service)
+
+
+def template_values(ticket: Ticket, agent_name: str, company: str = DEFAULT_COMPANY) -> dict[str, str]:
+    created = ticket.timeline.created
+    return {
+        "customer_name": ticket.customer.name or ticket.customer.email.split("@")[0],
+        "ticket_id": ticket.id,
+        "category": ticket.category.value.replace("_", " "),
+        "created_date": f"{created.day} {created:%B %Y}",
+        "agent_name": agent_name,
+        "company": company,
+    }
+
+
+def render(response: CannedResponse, values: Mapping[str, str]) -> str:
+    return _VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), response.content)
