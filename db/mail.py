@@ -157,7 +157,7 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(InboundEmailRow.status, func.count()).group_by(InboundEmailRow.status)
     )
-    return {status: int(count) for status, count in rows.tuples()}
+    return {status: int(count) for status, count in rows}
 
 
 # -- threading index ---------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ async def tickets_for_mail_ids(session: AsyncSession, message_ids: Iterable[str]
     rows = await session.execute(
         select(MailIdRow.message_id, MailIdRow.ticket_id).where(MailIdRow.message_id.in_(ids))
     )
-    return dict(rows.tuples().all())
+    return {message_id: ticket_id for message_id, ticket_id in rows}
 
 
 async def mail_ids_of(session: AsyncSession, ticket_id: str, direction: str | None = None) -> list[str]:

@@ -94,4 +94,4 @@ async def items_for(session: AsyncSession, ticket_id: str) -> list[tuple[str, st
         .where(OutboxRow.ticket_id == ticket_id)
         .order_by(OutboxRow.id)
     )
-    return [(k, s, dict(p)) for k, s, p in rows.tuples()]
+    return [(k, s, dict(p)) for k, s, p in rows]

@@ -331,7 +331,7 @@ async def list_tickets(
     if assignee is not None:
         query = query.where(TicketRow.assigned_to == assignee)
     rows = await session.execute(query.order_by(TicketRow.created_at.desc()).limit(limit))
-    return [_ticket(t, _customer(c), (), ()) for t, c in rows.tuples()]
+    return [_ticket(t, _customer(c), (), ()) for t, c in rows]
 
 
 async def agent_loads(
@@ -346,9 +346,7 @@ async def agent_loads(
                 .where(TicketRow.assigned_to.in_(ids), TicketRow.status.in_([s.value for s in OPEN_STATUSES]))
                 .group_by(TicketRow.assigned_to)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     handled = set(
         (
