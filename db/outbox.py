@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.tables import OutboxRow
+
+LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,11 @@ async def enqueue(
 
 
 async def claim_due(
-    session: AsyncSession, kinds: tuple[str, ...], now: datetime, limit: int
+    session: AsyncSession, kinds: tuple[str, ...], now: datetime, limit: int, lease: timedelta = LEASE
 ) -> list[OutboxItem]:
-    """Due items of these kinds, oldest first, locked for this worker (SKIP LOCKED on PostgreSQL)."""
+    """Due items of these kinds, oldest first, locked for this worker (SKIP LOCKED on PostgreSQL) and leased:
+    they are not due again for `lease`, so another worker leaves them alone while this one delivers them. A
+    worker that dies mid-delivery leaves them to be tried again when the lease ends."""
     query = (
         select(OutboxRow)
         .where(OutboxRow.status == "pending", OutboxRow.kind.in_(kinds), OutboxRow.next_attempt_at <= now)
@@ -50,8 +54,15 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = (await session.execute(query)).scalars()
+    rows = list((await session.execute(query)).scalars())
+    for row in rows:
+        row.next_attempt_at = now + lease
+    await session.flush()
     return [OutboxItem(r.id, r.kind, r.ticket_id, dict(r.payload), r.attempts, r.created_at) for r in rows]
+
+
+async def set_payload(session: AsyncSession, item_id: int, payload: dict[str, Any]) -> None:
+    await session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(payload=payload))
 
 
 async def mark_sent(session: AsyncSession, item_id: int, now: datetime, result: dict[str, Any]) -> None:

@@ -11,7 +11,9 @@ from ticketing.model import Ticket
 
 VARIABLES = frozenset({"customer_name", "ticket_id", "category", "created_date", "agent_name", "company"})
 DEFAULT_COMPANY = "WedSync"
-_VARIABLE = re.compile(r"\{([A-Za-z0-9_]*)\}")
+# Anything in single braces on one line counts as a variable, so `{customer-name}` or `{customer name}` is
+# refused when saved rather than reaching a customer as typed.
+_VARIABLE = re.compile(r"\{([^{}\n]{0,60})\}")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ticketing.errors import InvalidTransition
 from ticketing.model import (
     Attachment,
     Author,
@@ -83,6 +84,8 @@ def create_ticket(
     routing: Routing = Routing(),
     matrix: SlaMatrix = DEFAULT_SLA_MATRIX,
 ) -> Created:
+    if request.status in (Status.RESOLVED, Status.CLOSED):
+        raise InvalidTransition(f"a new ticket cannot start {request.status}; bring open tickets only")
     created = request.created_at or now
     customer = request.customer
     priority, rule = decide_priority(

@@ -45,7 +45,8 @@ def move(ticket: Ticket, target: Status, now: datetime) -> Ticket:
 
 
 def _append(ticket: Ticket, message: Message) -> Ticket:
-    timeline = replace(ticket.timeline, last_update=message.created_at)
+    # A late-delivered message keeps its own time but never moves the ticket's last update backwards.
+    timeline = replace(ticket.timeline, last_update=max(ticket.timeline.last_update, message.created_at))
     return replace(ticket, messages=(*ticket.messages, message), timeline=timeline)
 
 
@@ -82,6 +83,8 @@ def add_note(ticket: Ticket, message: Message) -> Ticket:
     """An internal note or a system message: recorded, status unchanged."""
     if message.visibility is Visibility.PUBLIC and message.author is not Author.SYSTEM:
         raise ValueError("add_note takes an internal note or a system message")
+    if ticket.status is S.CLOSED:
+        raise InvalidTransition(f"ticket {ticket.id} is closed; it takes no more notes")
     return _append(ticket, message)
 
 

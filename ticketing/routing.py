@@ -50,13 +50,16 @@ class AgentLoad:
 
 
 def in_working_hours(agent: AgentProfile, now: datetime) -> bool:
+    """A shift across midnight belongs to the day it starts: Friday 22:00-06:00 covers Saturday 03:00."""
+    if now.tzinfo is None:
+        raise ValueError("in_working_hours needs an aware datetime")
     local = now.astimezone(ZoneInfo(agent.timezone))
-    if local.weekday() not in agent.work_days:
-        return False
-    clock = local.time()
+    clock, day = local.time(), local.weekday()
     if agent.work_start <= agent.work_end:
-        return agent.work_start <= clock < agent.work_end
-    return clock >= agent.work_start or clock < agent.work_end  # a shift across midnight
+        return day in agent.work_days and agent.work_start <= clock < agent.work_end
+    if clock >= agent.work_start:
+        return day in agent.work_days
+    return clock < agent.work_end and (day - 1) % 7 in agent.work_days
 
 
 @dataclass(frozen=True)

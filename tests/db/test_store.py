@@ -150,6 +150,8 @@ async def test_the_outbox_gives_due_items_and_retries_later(database: Database) 
     async with database.transaction() as session:
         due = await outbox.claim_due(session, ("email",), clock.now(), 10)
         assert [d.id for d in due] == [item]
+        # leased: another worker does not get it while this one delivers
+        assert await outbox.claim_due(session, ("email",), clock.now(), 10) == []
         await outbox.mark_retry(session, item, "smtp down", clock.now() + timedelta(seconds=30))
     async with database.transaction() as session:
         assert await outbox.claim_due(session, ("email",), clock.advance(seconds=10), 10) == []
