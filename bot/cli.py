@@ -19,9 +19,11 @@ from bot.bootstrap import start_desk
 from bot.desk import Desk
 from bot.errors import BotError
 from bot.imports import RowError, parse_customer_row, parse_ticket_line
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
+from db import mail as mail_store
 from db import tickets as ticket_store
-from db.errors import StoreError
+from db.errors import NotFound, StoreError
+from db.mail import InboundStatus
 from db.migrate import upgrade
 from db.session import open_database
 from ticketing.create import NewTicket
@@ -35,6 +37,8 @@ tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tickets_app, name="tickets")
+quarantine_app = typer.Typer(help="Mail that could not be handled, kept raw with its error.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
 
 # Piped output (scripts, tests) gets wide lines instead of Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -187,6 +191,75 @@ def tickets_list(
 def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. BIL-MIDQ1Z2K-7QF")]) -> None:
     """A ticket: its details, SLA state, timeline and messages."""
     run(lambda desk: views.show_ticket(desk, out, ticket_id.strip().upper()))
+
+
+@app.command()
+def serve() -> None:
+    """Run the desk: SMTP listener, IMAP poller (when IMAP_HOST is set), inbox worker and mail sender."""
+    from bot.serve import serve_forever
+
+    settings = _guarded_settings()
+    logging.getLogger().setLevel(settings.log_level.upper())
+    _guarded(serve_forever(settings, lambda line: out.print(line, highlight=False)))
+
+
+def _guarded_settings() -> Settings:
+    try:
+        return load_settings()
+    except BotError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@quarantine_app.command("list")
+def quarantine_list(limit: Annotated[int, typer.Option(help="At most this many.")] = 50) -> None:
+    """Quarantined messages, newest first, with their errors."""
+
+    async def work(desk: Desk) -> None:
+        async with desk.db.sessions() as session:
+            found = await mail_store.list_inbound(session, InboundStatus.QUARANTINED, limit)
+        views.print_inbound_table(out, found)
+
+    run(work)
+
+
+@quarantine_app.command("show")
+def quarantine_show(inbound_id: int, raw: Annotated[bool, typer.Option(help="Print the raw message.")] = False) -> None:
+    """One quarantined message: where it came from, its error and (with --raw) its bytes."""
+
+    async def work(desk: Desk) -> None:
+        async with desk.db.sessions() as session:
+            found = await mail_store.get_inbound(session, inbound_id)
+        if found is None:
+            raise NotFound(f"no inbound message {inbound_id}; `wedsync-support quarantine list` shows the ids")
+        views.print_inbound(out, found, raw)
+
+    run(work)
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(inbound_ids: list[int]) -> None:
+    """Handle these quarantined messages again (by the running `serve`, or the next one started)."""
+
+    async def work(desk: Desk) -> int:
+        async with desk.db.transaction() as session:
+            return await mail_store.requeue(session, inbound_ids)
+
+    count = run(work)
+    out.print(f"{count} message(s) queued again" + ("" if count == len(inbound_ids) else
+                                                    f"; {len(inbound_ids) - count} were not in quarantine"))
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(inbound_ids: list[int]) -> None:
+    """Decide these quarantined messages need nothing: marked ignored, the raw message kept."""
+
+    async def work(desk: Desk) -> int:
+        async with desk.db.transaction() as session:
+            return await mail_store.discard(session, inbound_ids, desk.clock.now())
+
+    count = run(work)
+    out.print(f"{count} message(s) discarded (kept, marked ignored)")
 
 
 def main() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 import uuid
@@ -14,6 +12,7 @@ from email.message import EmailMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.desk import Desk
+from bot.workers import Worker
 from channels.email.outbound import build_reply, make_message_id
 from channels.errors import HeaderInjectionError, PermanentDeliveryError, TransientDeliveryError
 from db import mail as mail_store
@@ -21,7 +20,7 @@ from db import outbox
 from db import tickets as ticket_store
 from db.outbox import OutboxItem
 from ticketing.lifecycle import add_note
-from ticketing.model import Author, Message, Visibility
+from ticketing.model import Author, Message, Status, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -36,33 +35,33 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     return timedelta(seconds=step * (0.5 + rng.random() / 2))
 
 
-class Mailer:
+class Mailer(Worker):
     """Sends due email rows. A Message-ID is fixed (and committed) before the first try, so a resend after
     a crash carries the same id and the customer's mail program shows it once."""
 
     def __init__(self, desk: Desk, send: SendFn) -> None:
+        super().__init__()
         self.desk = desk
         self.send = send
-        self.wake = asyncio.Event()
         self.sent = 0
 
     async def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 handled = await self.deliver_due()
             except Exception:
                 log.exception("the mailer could not reach the store; trying again shortly")
                 handled = 0
             if handled == 0:
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+                await self.idle(1.0)
 
     async def deliver_due(self, limit: int = 20) -> int:
         async with self.desk.db.transaction() as session:
             items = await outbox.claim_due(session, ("email",), self.desk.clock.now(), limit)
             items = [await self._prepare(session, item) for item in items]
         for item in items:
+            if self.stopping:
+                break  # the rest stay leased and go out after the lease, from this process or another
             await self.deliver(item)
         return len(items)
 
@@ -118,8 +117,8 @@ class Mailer:
         log.error("mail %s cannot be delivered: %s", item.id, error)
         async with self.desk.db.transaction() as session:
             await outbox.mark_dead(session, item.id, error)
-            if item.ticket_id:
-                ticket = await ticket_store.get_ticket(session, item.ticket_id, for_update=True)
+            ticket = await ticket_store.find_ticket(session, item.ticket_id, True) if item.ticket_id else None
+            if ticket is not None and ticket.status is not Status.CLOSED:
                 note = Message(str(uuid.uuid4()), Author.SYSTEM, f"An email to the customer could not be "
                                f"delivered: {error}", self.desk.clock.now(), Visibility.INTERNAL)
                 await ticket_store.update_ticket(session, add_note(ticket, note))

@@ -11,6 +11,7 @@ from rich.table import Column, Table
 
 from bot.desk import Desk
 from db.errors import NotFound
+from db.mail import Inbound
 from ticketing.model import Ticket
 
 PRIORITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
@@ -85,3 +86,27 @@ async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
         kind = message.author.value + (" (internal)" if message.visibility == "internal" else "")
         console.rule(f"{when(message.created_at)}  {kind}  {escape(message.sender or '')}", align="left")
         console.print(escape(message.body.strip()), highlight=False)
+
+
+def print_inbound_table(console: Console, found: Sequence[Inbound]) -> None:
+    if not found:
+        console.print("quarantine is empty")
+        return
+    table = Table("received", "origin", "error", "tries")
+    table.columns.insert(0, Column("id", no_wrap=True))
+    for item in found:
+        table.add_row(str(item.id), when(item.received_at), escape(item.origin.split(" ")[0]),
+                      escape((item.reason or "")[:80]), str(item.attempts))
+    console.print(table)
+
+
+def print_inbound(console: Console, item: Inbound, raw: bool) -> None:
+    grid = Table.grid(padding=(0, 2))
+    for label, value in (("id", str(item.id)), ("status", item.status.value), ("received", when(item.received_at)),
+                         ("origin", item.origin), ("message-id", item.message_id), ("error", item.reason or "-"),
+                         ("ticket", item.ticket_id or "-"), ("size", f"{len(item.raw)} bytes")):
+        grid.add_row(f"[dim]{label}[/dim]", escape(value))
+    console.print(grid)
+    if raw:
+        console.rule("raw message")
+        console.print(escape(item.raw.decode("utf-8", "replace")), highlight=False, soft_wrap=True)

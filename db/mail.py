@@ -153,6 +153,17 @@ async def requeue(session: AsyncSession, inbound_ids: Sequence[int]) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def discard(session: AsyncSession, inbound_ids: Sequence[int], now: datetime) -> int:
+    """Quarantined messages an operator decided need nothing: ignored, the raw bytes kept."""
+    result = await session.execute(
+        update(InboundEmailRow).where(InboundEmailRow.id.in_(inbound_ids),
+                                      InboundEmailRow.status == InboundStatus.QUARANTINED.value)
+        .values(status=InboundStatus.IGNORED.value, handled_at=now,
+                reason="discarded from quarantine: " + func.coalesce(InboundEmailRow.reason, ""))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(InboundEmailRow.status, func.count()).group_by(InboundEmailRow.status)

@@ -1,0 +1,238 @@
+"""Mail in: keep the raw bytes first, then understand, guard, thread and turn each message into a ticket
+or a reply. Every accepted message ends processed, ignored or quarantined; none is lost."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.desk import Desk
+from bot.workers import Worker
+from channels.email.parse import NoiseKind, ParsedEmail, classify_noise, message_id_of, parse_email
+from channels.errors import EmailParseError
+from db import mail as mail_store
+from db import tickets as ticket_store
+from db.mail import Inbound, InboundStatus
+from ticketing.create import NewTicket
+from ticketing.lifecycle import add_customer_reply, add_note
+from ticketing.model import Attachment, Author, Message, Source, Status, Ticket, Visibility
+from ticketing.threading import ThreadAction, ThreadDecision, decide_thread, ticket_ids_in_subject
+
+log = logging.getLogger(__name__)
+
+IGNORED_NOISE = {
+    NoiseKind.AUTO_REPLY: "auto-reply",
+    NoiseKind.BULK: "bulk mail (Precedence)",
+    NoiseKind.LIST: "mailing-list mail",
+    NoiseKind.DAEMON: "mail from a mailer daemon",
+    NoiseKind.OWN_ADDRESS: "loop: sent from one of our own addresses",
+    NoiseKind.OWN_MESSAGE: "loop: carries one of our own Message-IDs",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: InboundStatus
+    reason: str | None = None
+    ticket_id: str | None = None
+    message_id: str | None = None
+    sender_hash: str | None = None
+
+
+def sender_hash(address: str) -> str:
+    """Rate limits count by a hash, so the inbox table's index holds no addresses in the clear."""
+    return hashlib.sha256(address.lower().encode()).hexdigest()
+
+
+class Inbox(Worker):
+    """The store step every channel calls, and the worker that handles what was stored."""
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        self.desk = desk
+        self.handled = 0
+        self.on_commit: Callable[[], None] = lambda: None  # e.g. wake the mailer for a confirmation
+
+    async def store(self, raw: bytes, origin: str) -> int:
+        """Commit the raw message (once per Message-ID); only then may SMTP answer 250 or IMAP mark it."""
+        message_id = message_id_of(raw)
+        async with self.desk.db.transaction() as session:
+            row_id, _new = await mail_store.store_inbound(session, message_id, raw, origin, self.desk.clock.now())
+        self.wake()
+        return row_id
+
+    async def run(self, batch: int = 20) -> None:
+        """Handle pending messages as they arrive, until stopped. Pending rows left by a crash go first."""
+        failures = 0
+        while not self.stopping:
+            try:
+                handled = await self.drain(batch)
+                failures = 0
+            except Exception:  # the store is unreachable: nothing was claimed, so nothing is lost; back off
+                failures += 1
+                log.exception("the inbox cannot reach the store; retrying")
+                await self.idle(min(60.0, 2.0**failures))
+                continue
+            if handled == 0:
+                await self.idle(5.0)
+
+    async def drain(self, batch: int = 20) -> int:
+        """Handle up to `batch` pending messages, each in its own transaction; how many were handled."""
+        count = 0
+        for _ in range(batch):
+            if self.stopping or not await self.handle_next():
+                break
+            count += 1
+        return count
+
+    async def handle_next(self) -> bool:
+        """Claim one pending message and handle it in one transaction. A failure rolls that back and
+        quarantines the message with the error in a second one; the worker goes on."""
+        inbound: Inbound | None = None
+        try:
+            async with self.desk.db.transaction() as session:
+                claimed = await mail_store.claim_pending(session, 1)
+                if not claimed:
+                    return False
+                inbound = claimed[0]
+                outcome = await self.handle(session, inbound)
+                await mail_store.finish_inbound(session, inbound.id, outcome.status, self.desk.clock.now(),
+                                                outcome.reason, outcome.ticket_id, outcome.message_id,
+                                                outcome.sender_hash)
+            self.on_commit()
+        except Exception as error:
+            if inbound is None:
+                raise  # the store itself failed: nothing was claimed, the caller backs off
+            log.exception("inbound message %s failed; quarantining it", inbound.id)
+            async with self.desk.db.transaction() as session:
+                await mail_store.finish_inbound(session, inbound.id, InboundStatus.QUARANTINED,
+                                                self.desk.clock.now(), f"{type(error).__name__}: {error}")
+        self.handled += 1
+        return True
+
+    async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
+        try:
+            parsed = parse_email(inbound.raw, attachment_cap=self.desk.settings.attachment_cap_bytes)
+        except EmailParseError as error:
+            return Outcome(InboundStatus.QUARANTINED, f"unreadable: {error}")
+        if parsed.from_address is None:
+            return Outcome(InboundStatus.QUARANTINED, "no usable From address; nobody to answer")
+        hashed = sender_hash(parsed.from_address)
+        return replace(await self._decide(session, inbound, parsed, hashed), sender_hash=hashed)
+
+    async def _decide(self, session: AsyncSession, inbound: Inbound, parsed: ParsedEmail, hashed: str) -> Outcome:
+        settings = self.desk.settings
+        noise = classify_noise(parsed, own_addresses=settings.support_address,
+                               own_message_id_domain=settings.own_domain)
+        if noise is NoiseKind.BOUNCE:
+            return await self._bounce(session, parsed)
+        if noise in IGNORED_NOISE:
+            return Outcome(InboundStatus.IGNORED, IGNORED_NOISE[noise])
+        since = inbound.received_at - timedelta(hours=1)
+        if await mail_store.count_recent_from(session, hashed, since) >= settings.sender_rate_per_hour:
+            return Outcome(InboundStatus.QUARANTINED,
+                           f"rate limit: more than {settings.sender_rate_per_hour} messages an hour from this sender")
+        decision, found = await self.thread(session, parsed)
+        if noise is NoiseKind.OUT_OF_OFFICE:
+            return await self._out_of_office(session, parsed, decision, found)
+        await self._keep_attachments(session, parsed)
+        if decision.action is ThreadAction.APPEND and found is not None:
+            return await self._append(session, parsed, found)
+        return await self._open(session, parsed, decision)
+
+    async def thread(self, session: AsyncSession, parsed: ParsedEmail) -> tuple[ThreadDecision, Ticket | None]:
+        """Subject tag first; then In-Reply-To and every References id against every mail we stored or sent."""
+        found, how = None, ""
+        for ticket_id in ticket_ids_in_subject(parsed.subject):
+            found = await ticket_store.find_ticket(session, ticket_id, for_update=True)
+            if found is not None:
+                how = "the subject's ticket tag"
+                break
+        if found is None:
+            ids = [*parsed.in_reply_to, *reversed(parsed.references)]
+            known = await mail_store.tickets_for_mail_ids(session, ids)
+            referred = next((known[i] for i in ids if i in known), None)
+            if referred is not None:
+                found = await ticket_store.find_ticket(session, referred, for_update=True)
+                how = "In-Reply-To/References"
+        participants = await ticket_store.participants(session, found.id) if found else []
+        return decide_thread(found, how, parsed.from_address or "", participants), found
+
+    def _message(self, parsed: ParsedEmail, author: Author = Author.CUSTOMER,
+                 visibility: Visibility = Visibility.PUBLIC, body: str | None = None) -> Message:
+        attachments = tuple(Attachment(a.filename, a.content_type, a.size, a.sha256, a.inline)
+                            for a in parsed.attachments)
+        return Message(str(uuid.uuid4()), author, parsed.new_text if body is None else body, self.desk.clock.now(),
+                       visibility, parsed.from_address, attachments)
+
+    async def _append(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> Outcome:
+        message = self._message(parsed)
+        await ticket_store.update_ticket(session, add_customer_reply(ticket, message))
+        await self._remember(session, parsed, ticket)
+        return Outcome(InboundStatus.PROCESSED, f"reply to {ticket.id}", ticket.id, message.id)
+
+    async def _open(self, session: AsyncSession, parsed: ParsedEmail, decision: ThreadDecision) -> Outcome:
+        desk, sender = self.desk, parsed.from_address or ""
+        customer = await ticket_store.ensure_customer(session, sender, parsed.from_name, desk.clock.now())
+        message = self._message(parsed)
+        request = NewTicket(customer, parsed.subject or "(no subject)", message.body, Source.EMAIL,
+                            message.attachments, message_id=message.id)
+        created = await desk.create(session, request, await desk.classify(request.subject, request.description))
+        ticket = created.ticket
+        await self._remember(session, parsed, ticket)
+        if decision.action is ThreadAction.NEW_LINKED and decision.ticket_id:
+            await ticket_store.link_tickets(session, ticket.id, decision.ticket_id, "related", desk.clock.now())
+        if not await ticket_store.is_undeliverable(session, sender):
+            await desk.enqueue_customer_mail(session, ticket, "ticket_received", auto=True)
+        return Outcome(InboundStatus.PROCESSED, f"new ticket ({decision.reason})", ticket.id, message.id)
+
+    async def _remember(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> None:
+        """The mail's id for threading, and the people in cc as the ticket's participants."""
+        await mail_store.record_mail_id(session, parsed.message_id, ticket.id, "in", self.desk.clock.now())
+        own = set(self.desk.settings.support_address)
+        others = [a for a in (*parsed.cc, *parsed.to) if a not in own and a != ticket.customer.email]
+        if others:
+            await ticket_store.add_participants(session, ticket.id, others)
+
+    async def _keep_attachments(self, session: AsyncSession, parsed: ParsedEmail) -> None:
+        for attachment in parsed.attachments:
+            if attachment.payload is not None:
+                await mail_store.store_blob(session, attachment.sha256, attachment.content_type, attachment.payload)
+
+    async def _out_of_office(
+        self, session: AsyncSession, parsed: ParsedEmail, decision: ThreadDecision, ticket: Ticket | None
+    ) -> Outcome:
+        """Noted on the ticket it answers, without changing its status; nothing new is opened."""
+        if decision.action is not ThreadAction.APPEND or ticket is None:
+            return Outcome(InboundStatus.IGNORED, "out-of-office reply to no open ticket of this sender")
+        note = self._message(parsed, Author.SYSTEM, Visibility.INTERNAL,
+                             f"Out-of-office reply from the customer: {parsed.subject}\n\n{parsed.new_text[:2000]}")
+        await ticket_store.update_ticket(session, add_note(ticket, note))
+        return Outcome(InboundStatus.IGNORED, "out-of-office reply (noted on the ticket)", ticket.id, note.id)
+
+    async def _bounce(self, session: AsyncSession, parsed: ParsedEmail) -> Outcome:
+        """Matched to the mail that bounced, recorded on its ticket; a permanent failure marks the address."""
+        info = parsed.bounce
+        original = info.original_message_id if info else None
+        known = await mail_store.tickets_for_mail_ids(session, [original] if original else [])
+        ticket_id = known.get(original or "")
+        if info and info.permanent:
+            for address in info.failed_recipients:
+                await ticket_store.mark_undeliverable(session, address, f"bounce {info.status or ''}".strip())
+        if ticket_id is None:
+            return Outcome(InboundStatus.IGNORED, "bounce of no mail we know")
+        ticket = await ticket_store.get_ticket(session, ticket_id, for_update=True)
+        if ticket.status is Status.CLOSED:
+            return Outcome(InboundStatus.IGNORED, "bounce of a mail on a closed ticket", ticket_id)
+        what = ", ".join(info.failed_recipients) if info and info.failed_recipients else "the customer"
+        text = f"Delivery to {what} failed ({info.status if info and info.status else 'no status'}, " \
+               f"{'permanent' if info and info.permanent else 'temporary'})."
+        note = self._message(parsed, Author.SYSTEM, Visibility.INTERNAL, text)
+        await ticket_store.update_ticket(session, add_note(ticket, note))
+        return Outcome(InboundStatus.IGNORED, "bounce (recorded on the ticket)", ticket_id, note.id)

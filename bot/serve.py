@@ -1,0 +1,143 @@
+"""`serve`: one asyncio process running the SMTP listener, the IMAP poller, the inbox worker and the mailer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.bootstrap import start_desk
+from bot.desk import Desk
+from bot.errors import SettingsError
+from bot.inbox import Inbox
+from bot.mailer import Mailer
+from bot.settings import Settings
+from channels.email.imap_poller import ImapConfig, ImapPoller
+from channels.email.outbound import SmtpSender, SmtpSenderConfig
+from channels.email.smtp_listener import SmtpListener, SmtpListenerConfig
+from db import mail as mail_store
+
+log = logging.getLogger(__name__)
+Say = Callable[[str], None]
+
+
+@dataclass
+class Running:
+    """What `serve` started, for tests and for a clean stop."""
+
+    desk: Desk
+    inbox: Inbox
+    listener: SmtpListener
+    poller: ImapPoller | None = None
+    mailer: Mailer | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self, grace: float = 15.0) -> None:
+        """Stop taking mail, let each worker finish the item in hand, then close the store."""
+        await self.listener.stop()
+        if self.poller is not None:
+            await self.poller.aclose()
+        for worker in (self.inbox, self.mailer):
+            if worker is not None:
+                worker.stop()
+        _done, late = await asyncio.wait(self.tasks, timeout=grace) if self.tasks else (set(), set())
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.desk.db.close()
+
+
+def imap_config(settings: Settings) -> ImapConfig:
+    if not settings.imap_user or settings.imap_password is None:
+        raise SettingsError("IMAP_HOST is set, so IMAP_USER and IMAP_PASSWORD are needed too (or unset IMAP_HOST)")
+    return ImapConfig(host=settings.imap_host or "", port=settings.imap_port, user=settings.imap_user,
+                      password=settings.imap_password.get_secret_value(), ssl=settings.imap_ssl,
+                      folder=settings.imap_folder, processed_folder=settings.imap_processed_folder,
+                      poll_seconds=settings.imap_poll_seconds)
+
+
+def smtp_sender(settings: Settings) -> SmtpSender:
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpSender(SmtpSenderConfig(host=settings.smtp_host or "", port=settings.smtp_port,
+                                       user=settings.smtp_user, password=password, starttls=settings.smtp_starttls))
+
+
+async def start(settings: Settings, say: Say = log.info, desk: Desk | None = None) -> Running:
+    """Start every part `settings` asks for; say what runs and what is not configured yet."""
+    desk = desk or await start_desk(settings)
+    inbox = Inbox(desk)
+    listener = SmtpListener(
+        SmtpListenerConfig(host=settings.smtp_listen_host, port=settings.smtp_listen_port,
+                           support_addresses=settings.support_address, max_message_size=settings.max_message_bytes),
+        inbox.store,
+    )
+    running = Running(desk, inbox, listener)
+    try:
+        await listener.start()
+    except OSError as error:
+        await desk.db.close()
+        raise SettingsError(f"cannot listen on {settings.smtp_listen_host}:{settings.smtp_listen_port} ({error}); "
+                            "set SMTP_LISTEN_PORT to a free port") from error
+    say(f"store: {desk.db.engine.url.render_as_string(hide_password=True)}")
+    say(f"SMTP listener on {settings.smtp_listen_host}:{listener.port} for {', '.join(settings.support_address)}")
+    running.tasks.append(_task(inbox.run(), "inbox"))
+    if settings.imap_host:
+        running.poller = ImapPoller(imap_config(settings), store=inbox.store,
+                                    load_cursor=lambda account: _load_cursor(desk, account),
+                                    save_cursor=lambda account, v, u: _save_cursor(desk, account, v, u))
+        running.tasks.append(_task(running.poller.run(), "imap"))
+        say(f"IMAP poller on {settings.imap_host}:{settings.imap_port} folder {settings.imap_folder}")
+    else:
+        say("IMAP poller: off (set IMAP_HOST, IMAP_USER, IMAP_PASSWORD to poll a mailbox)")
+    if settings.smtp_host:
+        running.mailer = Mailer(desk, smtp_sender(settings).send)
+        inbox.on_commit = running.mailer.wake
+        running.tasks.append(_task(running.mailer.run(), "mailer"))
+        say(f"mail out through {settings.smtp_host}:{settings.smtp_port}")
+    else:
+        say("mail out: off, replies and confirmations wait in the outbox (set SMTP_HOST to send them)")
+    if desk.config.source is None:
+        say(f"{settings.support_config} not found: running on built-in defaults, no agents (see support.example.yml)")
+    return running
+
+
+def _task(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    task = asyncio.create_task(work, name=name)
+    task.add_done_callback(_report)
+    return task
+
+
+def _report(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %r", task.get_name(), task.exception())
+
+
+async def _load_cursor(desk: Desk, account: str) -> tuple[int, int] | None:
+    async with desk.db.sessions() as session:
+        return await mail_store.load_cursor(session, account)
+
+
+async def _save_cursor(desk: Desk, account: str, uidvalidity: int, last_uid: int) -> None:
+    async with desk.db.transaction() as session:
+        await mail_store.save_cursor(session, account, uidvalidity, last_uid, desk.clock.now())
+
+
+async def serve_forever(settings: Settings, say: Say) -> None:
+    """Run until SIGINT or SIGTERM, then stop every part cleanly."""
+    running = await start(settings, say)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    say("ready; Ctrl-C stops")
+    try:
+        await stop.wait()
+    finally:
+        say("stopping")
+        await running.stop()
+        say("stopped")

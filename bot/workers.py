@@ -1,0 +1,34 @@
+"""What every background worker shares: a wake-up call, and a stop that lets the current item finish."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+class Worker:
+    """`wake()` when there may be work; `stop()` to end `run` after the item in hand (no cancellation in the
+    middle of a transaction, which some drivers do not survive cleanly)."""
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def idle(self, seconds: float) -> None:
+        """Sleep until woken, stopped, or `seconds` pass."""
+        self._wake.clear()
+        if self.stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)

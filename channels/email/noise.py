@@ -1,0 +1,145 @@
+"""Decide whether a message is machine noise: the loop guard's first half.
+
+Signals, strongest first, and the kind each gives (precedence when several
+apply: BOUNCE > OUT_OF_OFFICE > AUTO_REPLY > BULK > LIST > DAEMON > NONE):
+
+* a bounce (see bounce.py) -> BOUNCE.
+* an out-of-office subject prefix in any of our languages, even without any
+  header -> OUT_OF_OFFICE; an auto-reply (below) whose subject or opening text
+  talks about absence, leave or vacation, or whose Auto-Submitted names
+  "vacation" -> OUT_OF_OFFICE.
+* RFC 3834 ``Auto-Submitted`` other than "no", ``X-Autoreply``/``X-Autorespond``
+  and relatives, ``X-Auto-Response-Suppress`` (Exchange stamps it on its own
+  automatic mail), ``Precedence: auto_reply``, a read receipt
+  (multipart/report; report-type=disposition-notification) -> AUTO_REPLY.
+  Decision: an auto-reply or out-of-office that also says ``Precedence: bulk``
+  stays AUTO_REPLY/OUT_OF_OFFICE -- it is the more specific kind, and
+  vacation responders routinely add ``Precedence: bulk``.
+* ``Precedence: bulk/junk/list`` -> BULK.
+* ``List-Id``/``List-Unsubscribe``/``List-Post`` -> LIST.
+* a MAILER-DAEMON/postmaster sender, or a noreply-style sender -> DAEMON.
+  Decision: a noreply sender whose Reply-To names a real (non-noreply)
+  address is a relay for a person (contact forms, booking platforms) and is
+  not noise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from channels.email.bounce import is_daemon_sender
+from channels.email.parsed import BounceInfo, NoiseKind
+
+_TEXT_WINDOW = 3000
+_OOO_STRONG = (
+    r"out of (?:the )?office|automatic reply|auto[- ]?reply|auto[- ]?response|autoresponder|vacation reply"
+    r"|abwesenheitsnotiz|abwesenheit|automatische antwort|r[ée]ponse automatique|absent du bureau"
+    r"|respuesta autom[áa]tica|fuera de (?:la )?oficina|risposta automatica|fuori (?:ufficio|sede)"
+    r"|automatisch antwoord|afwezigheid|niet aanwezig|resposta autom[áa]tica|fora do escrit[óo]rio"
+    r"|automatiskt svar|automatisk svar|autosvar|ikke til stede|automatyczna odpowied[źz]|poza biurem"
+    r"|nieobecno[śs][ćc]"
+)
+_OOO_WEAK = (
+    r"absence|absent|ausente|afwezig|fr[åa]nvaro|fr[åa]nvarande|frav[æa]rende|frav[æa]r|ferie|abwesend|urlaub"
+    r"|vacaciones|cong[ée]s?|f[ée]rias|nieobecny|nieobecna|ooo|oof|on vacation|on holiday|on leave|vacation"
+)
+_OOO_SUBJECT = re.compile(rf"^[\W_]{{0,3}}(?:(?:{_OOO_STRONG})(?!\w)|(?:{_OOO_WEAK})\s*(?:$|[:\-–—(\[|/]))", re.I)
+_OOO_TEXT = re.compile(
+    r"out of (?:the )?office|on (?:annual |parental |sick |maternity |paternity )?leave|on vacation|on holiday"
+    r"|away from (?:the |my )?(?:office|desk)|limited access to (?:my )?e-?mail|nicht im b[üu]ro|abwesend"
+    r"|urlaub|au[ßs]er haus|absente? du bureau|en cong[ée]|en vacances|fuera de (?:la )?oficina"
+    r"|de vacaciones|ausente|fuori (?:ufficio|sede)|in ferie|in vacanza|afwezig|met vakantie"
+    r"|niet op kantoor|de f[ée]rias|fora do escrit[óo]rio|p[åa] semester|tj[äa]nstledig|fr[åa]nvarande"
+    r"|p[åa] ferie|ikke p[åa] kontoret|urlop|poza biurem|nieobecn"
+    r"|\baway\b|vacation|holiday|back in the office|wieder im b[üu]ro|wieder erreichbar|vacances|de retour"
+    r"|vacaciones|de regreso|ferie|vakantie|f[ée]rias|semester|ledighet",
+    re.I,
+)
+_AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-autoreply-from", "x-mail-autoreply")
+_NEGATIVE = frozenset({"no", "false", "0", "off"})
+_BULK = frozenset({"bulk", "junk", "list"})
+_LIST_HEADERS = ("list-id", "list-unsubscribe", "list-post")
+_TOKEN_END = re.compile(r"[;(\s]")
+_NOREPLY = re.compile(
+    r"(?:^|[-_.+])(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?response)(?:$|[-_.+])", re.I
+)
+
+
+@dataclass(frozen=True)
+class NoiseInput:
+    headers: Mapping[str, str]  # decoded, lowercased names
+    subject: str
+    text: str
+    from_address: str | None
+    from_name: str
+    raw_from: str
+    reply_to: tuple[str, ...]
+    report_type: str | None
+    bounce: BounceInfo | None
+
+
+def _token(value: str) -> str:
+    """The leading keyword of a header value ("auto-replied" of "auto-replied (vacation); x=y")."""
+    return _TOKEN_END.split(value.strip().lower(), maxsplit=1)[0]
+
+
+def is_out_of_office_subject(subject: str) -> bool:
+    return _OOO_SUBJECT.search(subject[:300]) is not None
+
+
+def _auto_submitted(headers: Mapping[str, str]) -> bool:
+    token = _token(headers.get("auto-submitted", ""))
+    return bool(token) and token != "no"
+
+
+def is_auto_reply(info: NoiseInput) -> bool:
+    """Any header-level sign that software, not a person, wrote this message."""
+    headers = info.headers
+    if _auto_submitted(headers) or "x-auto-response-suppress" in headers:
+        return True
+    if any(name in headers and _token(headers[name]) not in _NEGATIVE for name in _AUTOREPLY_HEADERS):
+        return True
+    if _token(headers.get("x-autogenerated", "")) == "reply":
+        return True
+    precedence = _token(headers.get("precedence", ""))
+    return precedence == "auto_reply" or info.report_type == "disposition-notification"
+
+
+def _vacation_text(info: NoiseInput) -> bool:
+    if "vacation" in info.headers.get("auto-submitted", "").lower():
+        return True
+    return _OOO_TEXT.search(info.subject[:300]) is not None or _OOO_TEXT.search(info.text[:_TEXT_WINDOW]) is not None
+
+
+def is_noreply(address: str) -> bool:
+    return _NOREPLY.search(address.split("@", 1)[0][:64]) is not None
+
+
+def is_daemon(info: NoiseInput) -> bool:
+    """A system sender: MAILER-DAEMON/postmaster, or noreply without a human Reply-To."""
+    if is_daemon_sender(info.from_address, info.from_name, info.raw_from):
+        return True
+    if info.from_address is None or not is_noreply(info.from_address):
+        return False
+    human_reply_to = [a for a in info.reply_to if a != info.from_address and not is_noreply(a)]
+    return not human_reply_to
+
+
+def noise_kind(info: NoiseInput) -> NoiseKind:
+    """The noise kind of a message judged on its own (no configuration)."""
+    if info.bounce is not None:
+        return NoiseKind.BOUNCE
+    auto = is_auto_reply(info)
+    if is_out_of_office_subject(info.subject) or (auto and _vacation_text(info)):
+        return NoiseKind.OUT_OF_OFFICE
+    if auto:
+        return NoiseKind.AUTO_REPLY
+    if _token(info.headers.get("precedence", "")) in _BULK:
+        return NoiseKind.BULK
+    if any(name in info.headers for name in _LIST_HEADERS):
+        return NoiseKind.LIST
+    if is_daemon(info):
+        return NoiseKind.DAEMON
+    return NoiseKind.NONE
