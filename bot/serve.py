@@ -39,6 +39,10 @@ class Running:
     async def stop(self, grace: float = 15.0) -> None:
         """Stop taking mail, let each worker finish the item in hand, then close the store."""
         await self.listener.stop()
+        imap = [t for t in self.tasks if t.get_name() == "imap"]
+        for task in imap:  # the poller runs until cancelled; it logs out on the way
+            task.cancel()
+        await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
         for worker in (self.inbox, self.mailer):
