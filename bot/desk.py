@@ -42,6 +42,18 @@ class Desk:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.SystemRandom)
     classifier: AsyncClassifier | None = None
+    on_outbox: list[Callable[[], None]] = field(default_factory=list)  # workers to wake after a commit
+
+    def outbox_written(self) -> None:
+        for wake in self.on_outbox:
+            wake()
+
+    async def enqueue_slack(self, session: AsyncSession, op: str, ticket_id: str, **payload: Any) -> int | None:
+        """A Slack effect (card, thread message, DM) in the outbox; nothing when Slack is not configured."""
+        if not self.settings.slack_enabled:
+            return None
+        return await outbox.enqueue(session, "slack", {"op": op, "ticket_id": ticket_id, **payload},
+                                    self.clock.now(), ticket_id)
 
     async def classify(self, subject: str, description: str) -> Classification:
         """Patterns first, then the injected (model) classifier, then the documented fallback."""
@@ -69,6 +81,10 @@ class Desk:
         ticket = created.ticket
         await metrics.bump(session, ticket.timeline.created, metrics.Bump(created=1), ticket.category.value,
                            ticket.priority.value, ticket.assignee)
+        await self.enqueue_slack(session, "card", ticket.id)
+        await self.enqueue_slack(session, "customer_message", ticket.id, message_id=ticket.messages[0].id)
+        if ticket.assignee:
+            await self.enqueue_slack(session, "thread", ticket.id, text=f"Routed to <@{ticket.assignee}>.")
         return created
 
     async def open_ticket(self, request: NewTicket, confirm: bool = True) -> Created:
@@ -78,6 +94,7 @@ class Desk:
             created = await self.create(session, request, classification)
             if confirm:
                 await self.enqueue_customer_mail(session, created.ticket, "ticket_received", auto=True)
+        self.outbox_written()
         return created
 
     async def enqueue_customer_mail(

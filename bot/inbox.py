@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -57,7 +56,6 @@ class Inbox(Worker):
         super().__init__()
         self.desk = desk
         self.handled = 0
-        self.on_commit: Callable[[], None] = lambda: None  # e.g. wake the mailer for a confirmation
 
     async def store(self, raw: bytes, origin: str) -> int:
         """Commit the raw message (once per Message-ID); only then may SMTP answer 250 or IMAP mark it."""
@@ -105,7 +103,7 @@ class Inbox(Worker):
                 await mail_store.finish_inbound(session, inbound.id, outcome.status, self.desk.clock.now(),
                                                 outcome.reason, outcome.ticket_id, outcome.message_id,
                                                 outcome.sender_hash)
-            self.on_commit()
+            self.desk.outbox_written()
         except Exception as error:
             if inbound is None:
                 raise  # the store itself failed: nothing was claimed, the caller backs off
@@ -175,6 +173,8 @@ class Inbox(Worker):
         message = self._message(parsed)
         await ticket_store.update_ticket(session, add_customer_reply(ticket, message))
         await self._remember(session, parsed, ticket)
+        await self.desk.enqueue_slack(session, "customer_message", ticket.id, message_id=message.id)
+        await self.desk.enqueue_slack(session, "card", ticket.id)
         return Outcome(InboundStatus.PROCESSED, f"reply to {ticket.id}", ticket.id, message.id)
 
     async def _open(self, session: AsyncSession, parsed: ParsedEmail, decision: ThreadDecision) -> Outcome:

@@ -16,6 +16,7 @@ from bot.errors import SettingsError
 from bot.inbox import Inbox
 from bot.mailer import Mailer
 from bot.settings import Settings
+from bot.slack.runtime import SlackParts, start_slack
 from channels.email.imap_poller import ImapConfig, ImapPoller
 from channels.email.outbound import SmtpSender, SmtpSenderConfig
 from channels.email.smtp_listener import SmtpListener, SmtpListenerConfig
@@ -34,18 +35,22 @@ class Running:
     listener: SmtpListener
     poller: ImapPoller | None = None
     mailer: Mailer | None = None
+    slack: SlackParts | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float = 15.0) -> None:
-        """Stop taking mail, let each worker finish the item in hand, then close the store."""
+        """Stop taking mail and Slack requests, let each worker finish the item in hand, then close the store."""
         await self.listener.stop()
+        if self.slack is not None:
+            await self.slack.stop_intake()
         imap = [t for t in self.tasks if t.get_name() == "imap"]
         for task in imap:  # the poller runs until cancelled; it logs out on the way
             task.cancel()
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        for worker in (self.inbox, self.mailer):
+        workers = [self.inbox, self.mailer, *(self.slack.workers if self.slack else [])]
+        for worker in workers:
             if worker is not None:
                 worker.stop()
         _done, late = await asyncio.wait(self.tasks, timeout=grace) if self.tasks else (set(), set())
@@ -99,11 +104,16 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         say("IMAP poller: off (set IMAP_HOST, IMAP_USER, IMAP_PASSWORD to poll a mailbox)")
     if settings.smtp_host:
         running.mailer = Mailer(desk, smtp_sender(settings).send)
-        inbox.on_commit = running.mailer.wake
+        desk.on_outbox.append(running.mailer.wake)
         running.tasks.append(_task(running.mailer.run(), "mailer"))
         say(f"mail out through {settings.smtp_host}:{settings.smtp_port}")
     else:
         say("mail out: off, replies and confirmations wait in the outbox (set SMTP_HOST to send them)")
+    if settings.slack_enabled:
+        running.slack = await start_slack(desk, settings, say)
+        running.tasks.extend(_task(worker.run(), name) for name, worker in running.slack.named_workers())
+    else:
+        say("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN; see the README)")
     if desk.config.source is None:
         say(f"{settings.support_config} not found: running on built-in defaults, no agents (see support.example.yml)")
     return running

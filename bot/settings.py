@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import SettingsError
@@ -47,6 +47,33 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     mail_from_name: str = "WedSync Support"
     message_id_domain: str | None = None
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # set it to use Socket Mode instead of HTTP
+    slack_api_url: str = "https://slack.com/api/"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(3000, ge=0, le=65535)
+    reply_undo_seconds: float = Field(30.0, ge=0, le=600)
+    slack_channel_interval: float = Field(1.0, ge=0)  # at most one message a second per channel
+
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else None
+        if token is not None and not token.startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN must be the bot token, starting xoxb- (OAuth & Permissions page)")
+        app_token = self.slack_app_token.get_secret_value() if self.slack_app_token else None
+        if app_token is not None and not app_token.startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN must be an app-level token starting xapp- (Basic Information page)")
+        if token and not app_token and self.slack_signing_secret is None:
+            raise ValueError("SLACK_BOT_TOKEN is set for HTTP mode, so SLACK_SIGNING_SECRET is needed too "
+                             "(Basic Information > App Credentials), or set SLACK_APP_TOKEN for Socket Mode")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
 
     @field_validator("support_address", mode="before")
     @classmethod

@@ -14,6 +14,9 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
+    async def run(self) -> None:
+        raise NotImplementedError
+
     def wake(self) -> None:
         self._wake.set()
 

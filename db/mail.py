@@ -36,7 +36,7 @@ class Inbound:
     attempts: int
 
 
-def _insert(session: AsyncSession) -> Any:
+def insert_for(session: AsyncSession) -> Any:
     """The dialect's INSERT, for ON CONFLICT DO NOTHING (both dialects spell it the same)."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -60,7 +60,7 @@ async def store_inbound(
 ) -> tuple[int, bool]:
     """Keep the raw message, once per Message-ID. Returns (row id, True if it was new)."""
     statement = (
-        _insert(session)(InboundEmailRow)
+        insert_for(session)(InboundEmailRow)
         .values(
             message_id=message_id,
             raw=raw,
@@ -178,7 +178,7 @@ async def record_mail_id(
     session: AsyncSession, message_id: str, ticket_id: str, direction: str, now: datetime
 ) -> None:
     statement = (
-        _insert(session)(MailIdRow)
+        insert_for(session)(MailIdRow)
         .values(message_id=message_id, ticket_id=ticket_id, direction=direction, created_at=now)
         .on_conflict_do_nothing(index_elements=["message_id"])
     )
@@ -226,7 +226,7 @@ async def save_cursor(
 
 async def store_blob(session: AsyncSession, sha256: str, content_type: str, content: bytes) -> None:
     statement = (
-        _insert(session)(AttachmentBlobRow)
+        insert_for(session)(AttachmentBlobRow)
         .values(sha256=sha256, content_type=content_type, size=len(content), content=content)
         .on_conflict_do_nothing(index_elements=["sha256"])
     )

@@ -26,8 +26,15 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits on success, rolls back on any error."""
+        """One unit of work: commits on success, rolls back on any error.
+
+        On SQLite it starts with BEGIN IMMEDIATE, taking the write lock first: two transactions that read a
+        ticket and then change it run one after the other instead of the second failing (or losing the
+        first's change). PostgreSQL gets the same from the row locks the repositories take (FOR UPDATE).
+        """
         async with self.sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.connection(execution_options={"sqlite_immediate": True})
             yield session
 
     async def close(self) -> None:
@@ -35,12 +42,19 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is switched off; _sqlite_begin says BEGIN or BEGIN IMMEDIATE itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    immediate = connection.get_execution_options().get("sqlite_immediate")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def check_url(url: str) -> str:
@@ -62,4 +76,5 @@ def open_database(url: str, echo: bool = False) -> Database:
     engine = create_async_engine(check_url(url), echo=echo, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return Database(engine, async_sessionmaker(engine, expire_on_commit=False))

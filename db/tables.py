@@ -229,3 +229,38 @@ class ImapCursorRow(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
+
+
+class SlackThreadRow(Base):
+    """Where a ticket's card lives in Slack: its channel and `ts`, so updates edit the same message."""
+
+    __tablename__ = "slack_threads"
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("channel", "ts"),)
+
+
+class SlackEventRow(Base):
+    """Event ids already handled: Slack's retries of the same event are ignored."""
+
+    __tablename__ = "slack_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PendingReplyRow(Base):
+    """An agent's answer in a ticket thread, waiting out its undo window before it is emailed."""
+
+    __tablename__ = "pending_replies"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32), index=True)  # the agent's own message
+    prompt_ts: Mapped[str | None] = mapped_column(String(32))  # our Undo / Send now / Keep as note message
+    send_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|undone|noted
+    created_at: Mapped[datetime]

@@ -1,0 +1,296 @@
+"""The Bolt app: every listener acknowledges at once, checks the person is a configured agent, parses the
+payload into values, calls one workflow, and answers (ephemeral messages, modal field errors)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.ids import Action, Callback, Field, parse_overflow_value
+from blocks.modals import (
+    build_category_modal,
+    build_escalate_modal,
+    build_note_modal,
+    build_priority_modal,
+    build_reply_modal,
+)
+from bot import actions
+from bot.desk import Desk
+from bot.slack import commands, replies
+from db import slack as slack_store
+from db.errors import StoreError
+from ticketing.canned import render, template_values
+from ticketing.errors import UserFacingError
+from ticketing.model import Category, Priority, Ticket
+
+log = logging.getLogger(__name__)
+REFUSAL = "Sorry, only support agents listed in support.yml can work tickets. Ask a team lead to add you."
+
+
+def actor_of(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    if isinstance(user, dict):
+        return str(user.get("id")) if user.get("id") else None
+    if body.get("user_id"):
+        return str(body["user_id"])
+    event = body.get("event") or {}
+    return str(event["user"]) if event.get("user") else None
+
+
+def build_app(desk: Desk, client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
+    app = AsyncApp(client=client, signing_secret=signing_secret or "socket-mode", process_before_response=False,
+                   request_verification_enabled=signing_secret is not None,
+                   ignoring_self_events_enabled=True)
+    app.middleware(_dedup(desk))
+    app.middleware(_only_people(desk))
+    _register_card_actions(app, desk)
+    _register_modals(app, desk)
+    _register_thread(app, desk)
+    commands.register(app, desk)
+    return app
+
+
+def _dedup(desk: Desk) -> Callable[..., Awaitable[Any]]:
+    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        event_id = body.get("event_id")
+        if body.get("type") == "event_callback" and event_id:
+            async with desk.db.transaction() as session:
+                if not await slack_store.first_sight(session, str(event_id), desk.clock.now()):
+                    log.info("event %s seen already; ignored", event_id)
+                    return BoltResponse(status=200, body="")  # Slack's retry is answered, and does nothing
+        return await next()
+
+    return middleware
+
+
+def _only_people(desk: Desk) -> Callable[..., Awaitable[Any]]:
+    """Only configured agents (and the founder, for the founder's DM) act; anyone else changes nothing."""
+
+    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[Any]], ack: Any, client: AsyncWebClient
+                         ) -> Any:
+        user = actor_of(body)
+        if body.get("type") == "event_callback" or user is None or is_person(desk, user):
+            return await next()
+        log.warning("refused a %s from a user who is not in support.yml", body.get("type") or "command")
+        channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
+        channel = channel or body.get("channel_id")
+        if channel:
+            await client.chat_postEphemeral(channel=channel, user=user, text=REFUSAL)
+        return BoltResponse(status=200, body="")
+
+    return middleware
+
+
+def is_person(desk: Desk, user: str) -> bool:
+    founder = desk.config.founder.slack_id if desk.config.founder else None
+    return desk.config.agent(user) is not None or user == founder
+
+
+async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    """An ephemeral answer in the channel the click came from (or a DM for modal submissions)."""
+    user = actor_of(body) or ""
+    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    else:
+        await client.chat_postMessage(channel=user, text=text)
+
+
+def guarded(work: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """User-facing errors go back to the person as an ephemeral message; nothing else is swallowed."""
+
+    async def listener(ack: Any, body: dict[str, Any], client: AsyncWebClient, **rest: Any) -> None:
+        await ack()
+        try:
+            await work(body=body, client=client, **rest)
+        except (UserFacingError, StoreError) as error:
+            await tell(client, body, str(error))
+
+    return listener
+
+
+def _value(body: dict[str, Any]) -> str:
+    return str(body["actions"][0].get("value") or body["actions"][0].get("selected_option", {}).get("value", ""))
+
+
+def _register_card_actions(app: AsyncApp, desk: Desk) -> None:
+    @app.action(Action.ASSIGN_ME)
+    @guarded
+    async def assign_me(body: dict[str, Any], **_: Any) -> None:
+        user = actor_of(body) or ""
+        await actions.assign(desk, _value(body), user, user)
+
+    @app.action(Action.FOUNDER_ASSIGN_ME)
+    @guarded
+    async def founder_assign_me(body: dict[str, Any], **_: Any) -> None:
+        user = actor_of(body) or ""
+        await actions.assign(desk, _value(body), user, user)
+
+    @app.action(Action.ASSIGN_PICK)
+    @guarded
+    async def assign_pick(body: dict[str, Any], **_: Any) -> None:
+        action = body["actions"][0]
+        ticket_id = _ticket_of_block(body)
+        await actions.assign(desk, ticket_id, action["selected_user"], actor_of(body) or "")
+
+    @app.action(Action.RESOLVE)
+    @guarded
+    async def resolve(body: dict[str, Any], **_: Any) -> None:
+        await actions.resolve(desk, _value(body), actor_of(body) or "")
+
+    @app.action(Action.REPLY)
+    @guarded
+    async def reply(body: dict[str, Any], client: AsyncWebClient, **_: Any) -> None:
+        ticket = await actions.get(desk, _value(body))
+        await client.views_open(trigger_id=body["trigger_id"], view=reply_modal(desk, ticket, actor_of(body) or ""))
+
+    @app.action(Action.ESCALATE)
+    @guarded
+    async def escalate(body: dict[str, Any], client: AsyncWebClient, **_: Any) -> None:
+        ticket = await actions.get(desk, _value(body))
+        await client.views_open(trigger_id=body["trigger_id"], view=build_escalate_modal(ticket,
+                                                                                        private_metadata=ticket.id))
+
+    @app.action(Action.OVERFLOW)
+    @guarded
+    async def overflow(body: dict[str, Any], client: AsyncWebClient, **_: Any) -> None:
+        kind, _current = parse_overflow_value(body["actions"][0]["selected_option"]["value"])
+        ticket = await actions.get(desk, _ticket_of_block(body))
+        builder = {"priority": build_priority_modal, "category": build_category_modal, "note": build_note_modal}
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=builder[kind.value](ticket, private_metadata=ticket.id))
+
+    @app.action(Action.OPEN_THREAD)
+    async def open_thread(ack: Any) -> None:
+        await ack()  # a link button: Slack opens the URL; nothing to do here
+
+
+def _ticket_of_block(body: dict[str, Any]) -> str:
+    from blocks.ids import ticket_id_from_block_id
+
+    found = ticket_id_from_block_id(str(body["actions"][0].get("block_id", "")))
+    if found is None:
+        raise UserFacingError("That button does not belong to a ticket card.")
+    return found
+
+
+def reply_modal(desk: Desk, ticket: Ticket, agent_id: str, selected: str | None = None) -> Any:
+    agent = desk.config.agent(agent_id)
+    values = template_values(ticket, agent.name if agent else f"{desk.config.company} support", desk.config.company)
+    canned = [(c.name, render(c, values)) for c in desk.config.canned if c.name != "ticket_received"]
+    suggested = ticket.classification.template
+    suggestions = [(name, text, ticket.classification.confidence) for name, text in canned if name == suggested]
+    return build_reply_modal(ticket, canned, suggestions, private_metadata=ticket.id, selected=selected)
+
+
+def _field(view: dict[str, Any], name: Field) -> Any:
+    return view["state"]["values"].get(name.value, {}).get(name.value, {})
+
+
+def _register_modals(app: AsyncApp, desk: Desk) -> None:
+    @app.action(Field.CANNED)
+    async def canned_picked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body["view"]
+        ticket = await actions.get(desk, view["private_metadata"])
+        chosen = (body["actions"][0].get("selected_option") or {}).get("value")
+        await client.views_update(view_id=view["id"], hash=view.get("hash"),
+                                  view=reply_modal(desk, ticket, actor_of(body) or "", chosen))
+
+    @app.view(Callback.REPLY_MODAL)
+    async def reply_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        chosen = (_field(view, Field.CANNED).get("selected_option") or {}).get("value")
+        text = (_field(view, Field.BODY).get("value") or "").strip()
+        if not chosen and not text:
+            await ack(response_action="errors", errors={Field.BODY.value: "Write a reply or choose a canned response."})
+            return
+        await ack()
+        after = actions.AfterSend((_field(view, Field.AFTER_SEND).get("selected_option") or {}).get("value")
+                                  or actions.AfterSend.KEEP_OPEN)
+        agent = actor_of(body) or ""
+        try:
+            ticket = await actions.get(desk, view["private_metadata"])
+            if not text and chosen:
+                canned = desk.config.canned_response(chosen)
+                agent_profile = desk.config.agent(agent)
+                text = render(canned, template_values(ticket, agent_profile.name if agent_profile else "",
+                                                      desk.config.company)) if canned else ""
+            await actions.reply(desk, ticket.id, agent, text, after)
+        except (UserFacingError, StoreError) as error:
+            await client.chat_postMessage(channel=agent, text=f"Your reply was not sent: {error}")
+
+    @app.view(Callback.ESCALATE_MODAL)
+    async def escalate_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        reason = (_field(view, Field.REASON).get("value") or "").strip()
+        if not reason:
+            await ack(response_action="errors", errors={Field.REASON.value: "Say why it is escalated."})
+            return
+        await ack()
+        work = actions.escalate_ticket(desk, view["private_metadata"], reason, actor_of(body) or "")
+        await _submit(client, body, work)
+
+    @app.view(Callback.NOTE_MODAL)
+    async def note_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        note = (_field(view, Field.NOTE).get("value") or "").strip()
+        if not note:
+            await ack(response_action="errors", errors={Field.NOTE.value: "The note is empty."})
+            return
+        await ack()
+        await _submit(client, body, actions.add_note(desk, view["private_metadata"], actor_of(body) or "", note))
+
+    @app.view(Callback.PRIORITY_MODAL)
+    async def priority_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        value = Priority(_field(view, Field.PRIORITY)["selected_option"]["value"])
+        await _submit(client, body, actions.set_priority(desk, view["private_metadata"], value, actor_of(body) or ""))
+
+    @app.view(Callback.CATEGORY_MODAL)
+    async def category_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        value = Category(_field(view, Field.CATEGORY)["selected_option"]["value"])
+        await _submit(client, body, actions.set_category(desk, view["private_metadata"], value, actor_of(body) or ""))
+
+
+async def _submit(client: AsyncWebClient, body: dict[str, Any], work: Awaitable[Any]) -> None:
+    try:
+        await work
+    except (UserFacingError, StoreError) as error:
+        await client.chat_postMessage(channel=actor_of(body) or "", text=str(error))
+
+
+def _register_thread(app: AsyncApp, desk: Desk) -> None:
+    @app.event("message")
+    async def message(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("subtype") == "message_changed":
+            changed = event.get("message") or {}
+            await replies.edited(desk, event.get("channel", ""), changed.get("ts", ""), changed.get("text", ""))
+            return
+        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
+            return
+        if event["thread_ts"] == event.get("ts"):
+            return
+        async with desk.db.sessions() as session:
+            ticket_id = await slack_store.ticket_for_thread(session, event["channel"], event["thread_ts"])
+        user = event.get("user", "")
+        if ticket_id is None or not is_person(desk, user):
+            return  # not a ticket thread, or someone who is not an agent: talk, never sent
+        try:
+            await replies.thread_answer(desk, ticket_id, user, event.get("text", ""), event["channel"], event["ts"])
+        except (UserFacingError, StoreError) as error:
+            await client.chat_postEphemeral(channel=event["channel"], user=user, text=str(error))
+
+    for action, how in ((Action.UNDO_SEND, "undo"), (Action.SEND_NOW, "now"), (Action.KEEP_NOTE, "note")):
+        _register_settle(app, desk, action, how)
+
+
+def _register_settle(app: AsyncApp, desk: Desk, action: Action, how: str) -> None:
+    @app.action(action)
+    @guarded
+    async def settle(body: dict[str, Any], **_: Any) -> None:
+        if await replies.settle(desk, _value(body), how, actor_of(body) or "") is None:
+            raise UserFacingError("That answer was already sent, undone or kept as a note.")

@@ -1,0 +1,30 @@
+"""The Slack Web API client: slack_sdk's, with its retry handlers, pointed at SLACK_API_URL."""
+
+from __future__ import annotations
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+
+
+def build_client(settings: Settings) -> AsyncWebClient:
+    """429 is retried after its Retry-After, 5xx and dropped connections with backoff (slack_sdk's handlers);
+    whatever still fails goes back to the outbox, which tries again later."""
+    if settings.slack_bot_token is None:
+        raise ValueError("no SLACK_BOT_TOKEN")
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )

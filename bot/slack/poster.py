@@ -1,0 +1,203 @@
+"""The outbox's Slack rows, delivered: cards posted once and edited in place, thread messages, DMs.
+
+Cards are rendered from the ticket as it is when the row is delivered, so a burst of changes shows the
+latest state. Calls go through slack_sdk's retry handlers (429 with Retry-After, 5xx, connection errors);
+what still fails waits in the outbox with backoff. At most one message a second per channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.card import build_customer_message, build_ticket_card, customer_label
+from blocks.founder import build_founder_dm
+from bot.desk import Desk
+from bot.mailer import backoff
+from bot.workers import Worker
+from db import outbox
+from db import slack as slack_store
+from db import tickets as ticket_store
+from db.outbox import OutboxItem
+from ticketing.model import Ticket
+
+log = logging.getLogger(__name__)
+TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+             "team_added_to_org"}
+MAX_ATTEMPTS = 15
+
+
+class NoChannel(Exception):
+    """The ticket's team has no channel, and general_support has none either."""
+
+
+class NotYet(Exception):
+    """The row depends on one not delivered yet (a thread message before its card)."""
+
+
+class SlackPoster(Worker):
+    def __init__(self, desk: Desk, client: AsyncWebClient) -> None:
+        super().__init__()
+        self.desk = desk
+        self.client = client
+        self.delivered = 0
+        self._last_post: dict[str, float] = {}
+
+    async def run(self) -> None:
+        while not self.stopping:
+            try:
+                handled = await self.deliver_due()
+            except Exception:
+                log.exception("the Slack poster could not reach the store; trying again shortly")
+                handled = 0
+            if handled == 0:
+                await self.idle(1.0)
+
+    async def deliver_due(self, limit: int = 20) -> int:
+        async with self.desk.db.transaction() as session:
+            items = await outbox.claim_due(session, ("slack",), self.desk.clock.now(), limit)
+        for item in items:
+            if self.stopping:
+                break
+            await self.deliver(item)
+        return len(items)
+
+    async def deliver(self, item: OutboxItem) -> None:
+        try:
+            result = await self.perform(item.payload)
+        except NotYet as error:
+            await self._later(item, str(error), seconds=1.0)
+        except NoChannel as error:
+            await self._dead(item, str(error))
+        except SlackApiError as error:
+            code = str(error.response.get("error", "")) if error.response else ""
+            status = error.response.status_code if error.response else 0
+            if code in TRANSIENT or status >= 500:
+                await self._later(item, f"slack: {code or status}")
+            else:
+                await self._dead(item, f"slack refused {item.payload.get('op')}: {code or status}")
+        except (OSError, TimeoutError) as error:
+            await self._later(item, f"slack unreachable: {type(error).__name__}")
+        else:
+            async with self.desk.db.transaction() as session:
+                await outbox.mark_sent(session, item.id, self.desk.clock.now(), result)
+            self.delivered += 1
+
+    async def _later(self, item: OutboxItem, error: str, seconds: float | None = None) -> None:
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            await self._dead(item, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
+            return
+        from datetime import timedelta
+
+        delay = timedelta(seconds=seconds) if seconds is not None else backoff(item.attempts, self.desk.rng)
+        async with self.desk.db.transaction() as session:
+            await outbox.mark_retry(session, item.id, error, self.desk.clock.now() + delay)
+
+    async def _dead(self, item: OutboxItem, error: str) -> None:
+        log.error("Slack row %s given up: %s", item.id, error)
+        async with self.desk.db.transaction() as session:
+            await outbox.mark_dead(session, item.id, error)
+
+    # -- the operations ----------------------------------------------------------------------------------
+
+    async def perform(self, payload: dict[str, Any]) -> dict[str, Any]:
+        op = payload["op"]
+        ticket = await self._ticket(payload["ticket_id"])
+        if op == "card":
+            return await self.card(ticket)
+        thread = await self._thread(ticket.id)
+        if op == "customer_message":
+            message = next((m for m in ticket.messages if m.id == payload["message_id"]), None)
+            if message is None:
+                return {"skipped": "message not found"}
+            text, blocks = build_customer_message(message, customer_label(ticket.customer), ticket_id=ticket.id)
+            return await self.post(thread[0], text, blocks, thread_ts=thread[1])
+        if op == "thread":
+            return await self.post(thread[0], payload["text"], None, thread_ts=thread[1],
+                                   broadcast=bool(payload.get("broadcast")))
+        if op == "founder_dm":
+            return await self.founder_dm(ticket, payload["user"], thread)
+        if op == "update_message":
+            return await self._call("chat_update", thread[0], channel=payload["channel"], ts=payload["ts"],
+                                    text=payload["text"], blocks=payload.get("blocks") or [])
+        if op == "prompt":
+            return await self.prompt(payload, thread)
+        raise ValueError(f"unknown Slack operation {op!r}")
+
+    async def card(self, ticket: Ticket) -> dict[str, Any]:
+        agent = self.desk.config.agent(ticket.assignee) if ticket.assignee else None
+        text, blocks = build_ticket_card(
+            ticket, self.desk.clock.now(), customer_label=customer_label(ticket.customer),
+            assignee_name=agent.name if agent else None, reason=ticket.classification.reason,
+            breach="SLA breached" if ticket.sla.breached else None, related=ticket.related)
+        found = await self._find_thread(ticket.id)
+        if found is not None:
+            return await self._call("chat_update", found[0], channel=found[0], ts=found[1], text=text,
+                                    blocks=[b.to_dict() for b in blocks])
+        channel = self.channel_for(ticket)
+        answer = await self.post(channel, text, blocks)
+        async with self.desk.db.transaction() as session:
+            await slack_store.save_thread(session, ticket.id, answer["channel"], answer["ts"], self.desk.clock.now())
+        return answer
+
+    def channel_for(self, ticket: Ticket) -> str:
+        teams = self.desk.config.teams
+        for name in (ticket.team, "general_support"):
+            team = teams.get(name)
+            if team is not None and team.channel:
+                return team.channel
+        raise NoChannel(f"no channel for team {ticket.team}: set teams.{ticket.team}.channel in support.yml")
+
+    async def founder_dm(self, ticket: Ticket, user: str, thread: tuple[str, str]) -> dict[str, Any]:
+        permalink = await self._call("chat_getPermalink", thread[0], channel=thread[0], message_ts=thread[1])
+        opened = await self._call("conversations_open", user, users=user)
+        channel = opened["channel"]["id"]
+        text, blocks = build_founder_dm(ticket, self.desk.clock.now(), customer_label=customer_label(ticket.customer),
+                                        permalink=permalink.get("permalink"))
+        return await self.post(channel, text, blocks)
+
+    async def prompt(self, payload: dict[str, Any], thread: tuple[str, str]) -> dict[str, Any]:
+        """The Undo / Send now / Keep as note message under an agent's thread answer; its ts is kept."""
+        answer = await self._call("chat_postMessage", thread[0], channel=thread[0], thread_ts=thread[1],
+                                  text=payload["text"], blocks=payload["blocks"])
+        async with self.desk.db.transaction() as session:
+            await slack_store.set_pending(session, payload["pending_id"], prompt_ts=answer["ts"])
+        return answer
+
+    async def post(self, channel: str, text: str, blocks: Any, thread_ts: str | None = None,
+                   broadcast: bool = False) -> dict[str, Any]:
+        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        if broadcast and thread_ts:
+            extra["reply_broadcast"] = True
+        if blocks is not None:
+            extra["blocks"] = [b if isinstance(b, dict) else b.to_dict() for b in blocks]
+        return await self._call("chat_postMessage", channel, channel=channel, text=text, **extra)
+
+    async def _call(self, method: str, pace_key: str, **arguments: Any) -> dict[str, Any]:
+        """One Web API call, paced to one a second per channel for the posting methods."""
+        if method == "chat_postMessage":
+            wait = self._last_post.get(pace_key, 0.0) + self.desk.settings.slack_channel_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_post[pace_key] = time.monotonic()
+        response = await getattr(self.client, method)(**arguments)
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def _ticket(self, ticket_id: str) -> Ticket:
+        async with self.desk.db.sessions() as session:
+            return await ticket_store.get_ticket(session, ticket_id)
+
+    async def _find_thread(self, ticket_id: str) -> tuple[str, str] | None:
+        async with self.desk.db.sessions() as session:
+            return await slack_store.find_thread(session, ticket_id)
+
+    async def _thread(self, ticket_id: str) -> tuple[str, str]:
+        found = await self._find_thread(ticket_id)
+        if found is None:
+            raise NotYet(f"the card of {ticket_id} is not posted yet")
+        return found
