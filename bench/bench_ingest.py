@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import cProfile
 import json
+import logging
 import os
 import platform
 import re
@@ -58,7 +59,7 @@ from bot.serve import Running, start
 from bot.settings import Settings
 from channels.email.parse import parse_email
 from db import mail as mail_store
-from db.tables import InboundEmailRow
+from db.tables import InboundEmailRow, OutboxRow, TicketRow
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -185,9 +186,7 @@ async def handled_times(running: Running, message_ids: Sequence[str]) -> dict[st
 
 
 async def reasons_and_counts(running: Running) -> tuple[dict[str, int], int, int]:
-    """How the messages were handled (the reason's first words), tickets made, outbox rows written."""
-    from db.tables import OutboxRow, TicketRow
-
+    """How the messages were handled (reasons, ticket ids masked), tickets made, outbox rows written."""
     async with running.desk.db.sessions() as session:
         rows = await session.execute(
             select(InboundEmailRow.status, InboundEmailRow.reason, func.count()).group_by(
@@ -224,8 +223,14 @@ async def run_backend(backend: str, url: str, server: str, corpus: Sequence[Corp
         smtp_listen_port=0,
         sender_rate_per_hour=10**9,
         support_config=args.support_config or workdir / "no-such-support.yml",
+        # Nothing outside this machine: no IMAP, no mail out, no Slack, SMS or model classifier, whatever the
+        # environment says (unknown names are ignored by the settings, so older and newer desks both accept this).
         imap_host=None,
         smtp_host=None,
+        slack_bot_token=None,
+        slack_app_token=None,
+        twilio_account_sid=None,
+        openai_api_key=None,
     )
     result = BackendResult(backend, server, len(corpus))
     running = await start(settings, say=lambda _line: None)
@@ -236,7 +241,7 @@ async def run_backend(backend: str, url: str, server: str, corpus: Sequence[Corp
         if profiler is not None:
             profiler.enable()
         delivery = await deliver(port, corpus_dir, args.connections)
-        counts = await wait_handled(running, len(corpus))
+        counts = await wait_handled(running, len(delivery.acked))  # a message refused by SMTP is not stored
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -251,7 +256,7 @@ async def run_backend(backend: str, url: str, server: str, corpus: Sequence[Corp
 
         print(f"  {backend}: burst of {len(burst)} ...", flush=True)
         burst_delivery = await deliver(port, burst_dir, args.connections)
-        await wait_handled(running, len(corpus) + len(burst))
+        await wait_handled(running, len(delivery.acked) + len(burst_delivery.acked))
         ids = [mail.message_id.strip("<>") for mail in burst]
         stored = await handled_times(running, ids)
         latencies, queueing, whole = [], [], []
@@ -451,8 +456,18 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="write a cProfile of the desk's event-loop thread during the SQLite run to this file")
     parser.add_argument("--out", type=Path, default=OUT, help=f"the JSON report (default {OUT.relative_to(ROOT)})")
     args = parser.parse_args(argv)
+    # The desk's own log (warnings and errors) goes to a file next to the JSON, not into the report.
+    log_path = args.out.parent / "ingest.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=log_path, filemode="w", level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     info = asyncio.run(main_async(args))
+    logging.shutdown()
+    lines = log_path.read_text(errors="replace").splitlines()
+    info["desk_log"] = {"path": str(log_path), "warnings": sum(" WARNING " in line for line in lines),
+                        "errors": sum(" ERROR " in line or " CRITICAL " in line for line in lines)}
     report(info)
+    print(f"desk log: {info['desk_log']['warnings']} warnings, {info['desk_log']['errors']} errors in {log_path}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(info, indent=2) + "\n")
     print(f"\nwritten to {args.out}")

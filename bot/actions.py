@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import alerts
 from bot.desk import Desk
 from db import metrics
 from db import tickets as ticket_store
@@ -18,7 +19,7 @@ from db.errors import NotFound
 from ticketing import lifecycle
 from ticketing.classify import FALLBACK_CLASSIFICATION
 from ticketing.errors import UserFacingError
-from ticketing.escalation import EscalationRole, EscalationTarget, escalate, find_target
+from ticketing.escalation import escalate
 from ticketing.model import Author, Category, Message, Priority, Status, Ticket, Visibility
 
 
@@ -39,6 +40,7 @@ async def change_ticket(desk: Desk, ticket_id: str, change: Change) -> Ticket:
             raise UserFacingError(f"There is no ticket {ticket_id}.")
         changed = await change(session, ticket)
         await ticket_store.update_ticket(session, changed)
+        await desk.changed(session, ticket, changed)
         await desk.enqueue_slack(session, "card", changed.id)
     desk.outbox_written()
     return changed
@@ -117,12 +119,6 @@ async def resolve(desk: Desk, ticket_id: str, by: str) -> Ticket:
     return await change_ticket(desk, ticket_id, change)
 
 
-def escalation_target(desk: Desk, ticket: Ticket) -> EscalationTarget:
-    team = desk.config.teams.get(ticket.team)
-    founder = desk.config.founder.slack_id if desk.config.founder else None
-    return find_target(ticket.escalation.level, ticket.team, desk.config.agents, team.lead if team else None, founder)
-
-
 async def escalate_ticket(desk: Desk, ticket_id: str, reason: str, by: str) -> Ticket:
     """One level up through the core; announced in the thread and the channel; level 3 DMs the founder."""
     if not reason.strip():
@@ -130,26 +126,12 @@ async def escalate_ticket(desk: Desk, ticket_id: str, reason: str, by: str) -> T
 
     async def change(session: AsyncSession, ticket: Ticket) -> Ticket:
         changed = escalate(ticket, reason.strip(), desk.clock.now())
-        target = escalation_target(desk, changed)
-        await announce_escalation(desk, session, changed, target, by)
+        await alerts.escalated(desk, session, changed, breach=False, by=by)
         await metrics.bump(session, desk.clock.now(), metrics.Bump(escalations=1), changed.category.value,
                            changed.priority.value, changed.assignee)
         return changed
 
     return await change_ticket(desk, ticket_id, change)
-
-
-async def announce_escalation(
-    desk: Desk, session: AsyncSession, ticket: Ticket, target: EscalationTarget, by: str
-) -> None:
-    who = f"<@{target.slack_id}>" if target.slack_id else f"the {ticket.team} channel (no {target.role} is set)"
-    if target.role is EscalationRole.FOUNDER:
-        who = "the founder, by direct message" if target.slack_id else "the founder (no founder.slack_id is set)"
-    text = (f"Escalated to level {target.level} by <@{by}>: {ticket.escalation.reason} — "
-            f"{who}; priority is now {ticket.priority}.")
-    await desk.enqueue_slack(session, "thread", ticket.id, text=text, broadcast=True)
-    if target.role is EscalationRole.FOUNDER and target.slack_id:
-        await desk.enqueue_slack(session, "founder_dm", ticket.id, user=target.slack_id)
 
 
 async def set_priority(desk: Desk, ticket_id: str, priority: Priority, by: str) -> Ticket:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from bot import automation, sla
 from bot.config import load_config
 from bot.desk import Clock, Desk, SystemClock
+from bot.kb import index_folder
 from bot.settings import Settings
+from channels.llm import LlmClassifier, LlmConfig
 from db.canned import sync_canned
 from db.migrate import upgrade
 from db.session import open_database
@@ -21,6 +24,18 @@ async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
     try:
         await upgrade(database)
         desk = Desk(settings, config, database, clock or SystemClock())
+        desk.after_create.append(lambda session, ticket: sla.start(desk, session, ticket))
+        desk.after_change.append(lambda session, before, after: sla.follow(desk, session, before, after))
+        desk.after_create.append(lambda session, ticket: automation.on_created(desk, session, ticket))
+        desk.after_change.append(lambda session, before, after: automation.on_changed(desk, session, before, after))
+        if settings.openai_api_key is not None:
+            desk.classifier = LlmClassifier(LlmConfig(
+                api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url,
+                model=settings.openai_model, timeout=settings.openai_timeout,
+                templates=tuple(c.name for c in config.canned)))
+        if settings.kb_folder is not None:
+            added, unchanged, removed = await index_folder(database, settings.kb_folder, desk.clock.now())
+            log.info("knowledge base: %d new or changed, %d unchanged, %d removed", added, unchanged, removed)
         async with database.transaction() as session:
             await sync_canned(session, config.canned, desk.clock.now())
     except BaseException:

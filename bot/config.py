@@ -7,22 +7,26 @@ the problem and the fix; nothing runs half-configured.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import time
+from dataclasses import dataclass, field
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays as holidays_lib
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigFileError
+from ticketing.calendar import Calendar
 from ticketing.canned import CannedResponse, build_canned_response
 from ticketing.classify import Pattern, build_pattern, default_patterns
 from ticketing.errors import TicketingError
-from ticketing.model import AgentRole, Category, Priority, TicketType, Tier
+from ticketing.model import AgentRole, Category, Priority, Status, TicketType, Tier
 from ticketing.routing import AgentProfile
+from ticketing.rules import DEFAULT_RULES_DATA, Rule, parse_rules
 from ticketing.sla import DEFAULT_SLA_MATRIX, SlaMatrix, SlaTarget, check_matrix
+from ticketing.sla_clock import DEFAULT_POLICY, SlaPolicy
 
 DEFAULTS = Path(__file__).parent / "defaults"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -38,11 +42,79 @@ class Person(_Strict):
     slack_id: str | None = None
     email: str | None = None
     phone: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +447700900123")
+    quiet_hours: str | None = None  # "22:00-07:00": no SMS then, unless the ticket is critical
+    timezone: str = "UTC"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is not None and not _HOURS.match(value):
+            raise ValueError(f"{value!r} is not HH:MM-HH:MM, e.g. 22:00-07:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _person_zone(cls, value: str) -> str:
+        return _check_zone(value)
 
 
 class Team(_Strict):
     channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{6,}$", description="a Slack channel id, e.g. C0123ABCD")
     lead: str | None = None
+    # Business hours for this team's SLA clocks; leave out for around the clock.
+    hours: str | None = None  # "09:00-17:30"
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    timezone: str = "UTC"
+    holidays: str | None = None  # a country code for the `holidays` package, e.g. GB, or GB-SCT
+    extra_holidays: tuple[date, ...] = ()
+
+    @field_validator("hours")
+    @classmethod
+    def _team_hours(cls, value: str | None) -> str | None:
+        if value is not None and not _HOURS.match(value):
+            raise ValueError(f"{value!r} is not HH:MM-HH:MM, e.g. 09:00-17:30")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _team_zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    @field_validator("holidays")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None:
+            country, _, region = value.partition("-")
+            try:
+                holidays_lib.country_holidays(country, subdiv=region or None, years=2026)
+            except NotImplementedError as error:
+                raise ValueError(f"unknown holiday calendar {value!r}; use a country code like GB or US-NY") from error
+        return value
+
+    def calendar(self, years: range) -> Calendar:
+        if self.hours is None:
+            return Calendar.always()
+        start, end = self.hours.split("-")
+        days = [DAYS.index(d.lower()[:3]) for d in self.days]
+        dates: set[date] = set(self.extra_holidays)
+        if self.holidays:
+            country, _, region = self.holidays.partition("-")
+            dates |= set(holidays_lib.country_holidays(country, subdiv=region or None, years=list(years)))
+        return Calendar.weekly(self.timezone, time.fromisoformat(start), _end_time(end), days, dates)
+
+
+class SlaPolicySpec(_Strict):
+    pausing_statuses: tuple[Status, ...] = (Status.WAITING_CUSTOMER,)
+    warning: float = Field(0.75, gt=0, le=1)
+    follow_up: float = Field(0.5, gt=0, le=10)
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/London") from error
+    return value
 
 
 class Agent(_Strict):
@@ -132,6 +204,8 @@ class SupportFile(_Strict):
     use_default_patterns: bool = True
     patterns: tuple[PatternSpec, ...] = ()
     canned_responses: tuple[CannedSpec, ...] | None = None
+    sla_policy: SlaPolicySpec = SlaPolicySpec()
+    rules: Any = None  # checked by ticketing.rules.parse_rules; None means WedSync's three default rules
 
     @model_validator(mode="after")
     def _cross_checks(self) -> SupportFile:
@@ -158,6 +232,9 @@ class SupportConfig:
     patterns: tuple[Pattern, ...]
     canned: tuple[CannedResponse, ...]
     source: Path | None
+    calendars: dict[str, Calendar] = field(default_factory=dict)
+    sla_policy: SlaPolicy = DEFAULT_POLICY
+    rules: tuple[Rule, ...] = ()
 
     def agent(self, slack_id: str) -> AgentProfile | None:
         return next((a for a in self.agents if a.slack_id == slack_id), None)
@@ -189,13 +266,18 @@ def build_config(data: dict[str, Any], source: Path | None = None) -> SupportCon
         spec = SupportFile.model_validate(data)
         custom = tuple(build_pattern(p.name, p.regex, p.category, p.type, p.tags, p.template, p.confidence)
                        for p in spec.patterns)
-        canned = tuple(build_canned_response(c.name, c.content, c.category, c.self_service)
-                       for c in (spec.canned_responses if spec.canned_responses is not None else _default_canned()))
+        given = {c.name: c for c in (*_default_canned(), *(spec.canned_responses or ()))}  # the file's win
+        canned = tuple(build_canned_response(c.name, c.content, c.category, c.self_service) for c in given.values())
         return SupportConfig(
             company=spec.company, founder=spec.founder, managers=spec.managers, teams=dict(spec.teams),
             agents=tuple(a.profile() for a in spec.agents), sla=_matrix(spec.sla),
             patterns=custom + (default_patterns() if spec.use_default_patterns else ()),
             canned=canned, source=source,
+            calendars={name: team.calendar(range(2020, 2041)) for name, team in spec.teams.items() if team.hours},
+            sla_policy=SlaPolicy(frozenset(spec.sla_policy.pausing_statuses), spec.sla_policy.warning,
+                                 spec.sla_policy.follow_up),
+            rules=parse_rules(DEFAULT_RULES_DATA if spec.rules is None else {"rules": spec.rules},
+                              known_templates=[c.name for c in canned], known_agents=[a.slack_id for a in spec.agents]),
         )
     except ValidationError as error:
         raise ConfigFileError(f"{where} has mistakes:\n  " + "\n  ".join(_explain(e) for e in error.errors())

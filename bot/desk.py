@@ -15,6 +15,7 @@ from bot.config import SupportConfig
 from bot.settings import Settings
 from db import mail as mail_store
 from db import metrics, outbox, tickets
+from db import sla as sla_store
 from db.session import Database
 from ticketing.canned import render, template_values
 from ticketing.classify import FALLBACK_CLASSIFICATION, match_patterns
@@ -43,6 +44,19 @@ class Desk:
     rng: random.Random = field(default_factory=random.SystemRandom)
     classifier: AsyncClassifier | None = None
     on_outbox: list[Callable[[], None]] = field(default_factory=list)  # workers to wake after a commit
+    # Followers of ticket changes inside the changing transaction (the SLA clocks): (session, ticket) on
+    # creation, (session, before, after) on every change.
+    after_create: list[Callable[[AsyncSession, Ticket], Awaitable[None]]] = field(default_factory=list)
+    after_change: list[Callable[[AsyncSession, Ticket, Ticket], Awaitable[None]]] = field(default_factory=list)
+
+    async def changed(self, session: AsyncSession, before: Ticket, after: Ticket) -> None:
+        for follower in self.after_change:
+            await follower(session, before, after)
+
+    async def secret(self) -> bytes:
+        """The secret that signs customer links (ratings, self-service answers); stable across restarts."""
+        async with self.db.transaction() as session:
+            return await sla_store.app_secret(session)
 
     def outbox_written(self) -> None:
         for wake in self.on_outbox:
@@ -81,6 +95,8 @@ class Desk:
         ticket = created.ticket
         await metrics.bump(session, ticket.timeline.created, metrics.Bump(created=1), ticket.category.value,
                            ticket.priority.value, ticket.assignee)
+        for follower in self.after_create:
+            await follower(session, ticket)
         await self.enqueue_slack(session, "card", ticket.id)
         await self.enqueue_slack(session, "customer_message", ticket.id, message_id=ticket.messages[0].id)
         if ticket.assignee:

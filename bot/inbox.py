@@ -171,7 +171,9 @@ class Inbox(Worker):
 
     async def _append(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> Outcome:
         message = self._message(parsed)
-        await ticket_store.update_ticket(session, add_customer_reply(ticket, message))
+        replied = add_customer_reply(ticket, message)
+        await ticket_store.update_ticket(session, replied)
+        await self.desk.changed(session, ticket, replied)
         await self._remember(session, parsed, ticket)
         await self.desk.enqueue_slack(session, "customer_message", ticket.id, message_id=message.id)
         await self.desk.enqueue_slack(session, "card", ticket.id)

@@ -70,6 +70,11 @@ class Mailer(Worker):
         if "message_id" in item.payload:
             return item
         ticket_id = item.payload["ticket_id"]
+        if item.payload.get("internal"):  # an alert to our own people: no customer threading
+            payload = {**item.payload, "message_id": make_message_id(self.desk.settings.own_domain),
+                       "in_reply_to": None, "references": []}
+            await outbox.set_payload(session, item.id, payload)
+            return OutboxItem(item.id, item.kind, item.ticket_id, payload, item.attempts, item.created_at)
         inbound = await mail_store.mail_ids_of(session, ticket_id, "in")
         payload = {
             **item.payload,

@@ -16,10 +16,13 @@ from bot.errors import SettingsError
 from bot.inbox import Inbox
 from bot.mailer import Mailer
 from bot.settings import Settings
+from bot.sla import Ticker
 from bot.slack.runtime import SlackParts, start_slack
+from bot.sms import SmsDispatcher
 from channels.email.imap_poller import ImapConfig, ImapPoller
 from channels.email.outbound import SmtpSender, SmtpSenderConfig
 from channels.email.smtp_listener import SmtpListener, SmtpListenerConfig
+from channels.sms import SmsConfig, SmsSender
 from db import mail as mail_store
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ class Running:
     poller: ImapPoller | None = None
     mailer: Mailer | None = None
     slack: SlackParts | None = None
+    ticker: Ticker | None = None
+    sms: SmsDispatcher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float = 15.0) -> None:
@@ -49,7 +54,7 @@ class Running:
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        workers = [self.inbox, self.mailer, *(self.slack.workers if self.slack else [])]
+        workers = [self.inbox, self.mailer, self.ticker, self.sms, *(self.slack.workers if self.slack else [])]
         for worker in workers:
             if worker is not None:
                 worker.stop()
@@ -109,6 +114,17 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         say(f"mail out through {settings.smtp_host}:{settings.smtp_port}")
     else:
         say("mail out: off, replies and confirmations wait in the outbox (set SMTP_HOST to send them)")
+    running.ticker = Ticker(desk, settings.sla_tick_seconds)
+    running.tasks.append(_task(running.ticker.run(), "sla-ticker"))
+    if settings.sms_enabled:
+        running.sms = SmsDispatcher(desk, SmsSender(SmsConfig(
+            account_sid=settings.twilio_account_sid or "", from_number=settings.twilio_from_number or "",
+            auth_token=settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else "",
+            api_url=settings.twilio_api_url)))
+        running.tasks.append(_task(running.sms.run(), "sms"))
+        say(f"SMS alerts through Twilio from {settings.twilio_from_number}")
+    else:
+        say("SMS alerts: off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
     if settings.slack_enabled:
         running.slack = await start_slack(desk, settings, say)
         running.tasks.extend(_task(worker.run(), name) for name, worker in running.slack.named_workers())

@@ -48,11 +48,26 @@ class Settings(BaseSettings):
     mail_from_name: str = "WedSync Support"
     message_id_domain: str | None = None
 
+    # The model classifier (any OpenAI-compatible endpoint) and the knowledge base
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout: float = Field(5.0, gt=0, le=60)
+    kb_folder: Path | None = None  # markdown articles suggested in the Reply modal
+
+    # SMS (Twilio) for managers' alerts
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_api_url: str | None = None
+    sla_tick_seconds: float = Field(2.0, gt=0, le=60)
+
     # Slack
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None  # set it to use Socket Mode instead of HTTP
     slack_api_url: str = "https://slack.com/api/"
+    public_url: str | None = None  # how customers reach the HTTP server (rating links); default http://HOST:PORT
     http_host: str = "127.0.0.1"
     http_port: int = Field(3000, ge=0, le=65535)
     reply_undo_seconds: float = Field(30.0, ge=0, le=600)
@@ -70,6 +85,14 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_BOT_TOKEN is set for HTTP mode, so SLACK_SIGNING_SECRET is needed too "
                              "(Basic Information > App Credentials), or set SLACK_APP_TOKEN for Socket Mode")
         return self
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @property
     def slack_enabled(self) -> bool:

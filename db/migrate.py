@@ -38,3 +38,15 @@ async def upgrade(database: Database, revision: str = "head") -> None:
     """Bring the schema to `revision` over the database's own engine; safe to call every start."""
     async with database.engine.begin() as connection:
         await connection.run_sync(_upgrade_on, revision)
+
+
+def _downgrade_on(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def downgrade(database: Database, revision: str) -> None:
+    """Back to `revision` (for operators rolling back a release, and for the migration tests)."""
+    async with database.engine.begin() as connection:
+        await connection.run_sync(_downgrade_on, revision)

@@ -86,6 +86,10 @@ class TicketRow(Base):
     attachments: Mapped[list[Any]]
     tags: Mapped[list[Any]]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    # The SLA clocks (used time, pauses, moments fired) and the next moment the ticker must look at: the
+    # ticker reads tickets through this indexed column only, never by scanning every open ticket.
+    sla_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
     __table_args__ = (
         CheckConstraint(
             "satisfaction_rating IS NULL OR (satisfaction_rating >= 1 AND satisfaction_rating <= 5)",
@@ -264,3 +268,60 @@ class PendingReplyRow(Base):
     send_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|undone|noted
     created_at: Mapped[datetime]
+
+
+class AppSettingRow(Base):
+    """Values the desk keeps for itself (e.g. the secret that signs rating links)."""
+
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class SlaFiringRow(Base):
+    """Each SLA moment (and each escalation step) fires once per ticket: the primary key guarantees it, across
+    restarts and several processes."""
+
+    __tablename__ = "sla_firings"
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. first_response:warning, ladder:2
+    fired_at: Mapped[datetime]
+
+
+class EscalationAckRow(Base):
+    """Who acknowledged an escalation step, and when; an acknowledgement stops that step's follow-up."""
+
+    __tablename__ = "escalation_acks"
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    acked_by: Mapped[str] = mapped_column(String(64))
+    acked_at: Mapped[datetime]
+
+
+class SmsSentRow(Base):
+    """SMS sent per person and ticket: at most one per person per ticket per 15 minutes."""
+
+    __tablename__ = "sms_sent"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    person: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[datetime]
+    __table_args__ = (Index("ix_sms_sent_person_ticket_sent_at", "person", "ticket_id", "sent_at"),)
+
+
+class KbArticleRow(Base):
+    """A knowledge-base article: one markdown file of the configured folder, by its path inside it.
+
+    The full-text index over title and body is backend-specific and lives only in migration 0003 (an FTS5
+    table kept in sync by triggers on SQLite, a generated tsvector column with a GIN index on PostgreSQL);
+    its objects are all named `fts_*` and left out of the schema comparison (db.kb.include_name).
+    """
+
+    __tablename__ = "kb_articles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str] = mapped_column(String(64))  # sha256 of title and body
+    updated_at: Mapped[datetime]

@@ -19,12 +19,11 @@ from blocks.modals import (
     build_priority_modal,
     build_reply_modal,
 )
-from bot import actions
+from bot import actions, sla
 from bot.desk import Desk
-from bot.slack import commands, replies
+from bot.slack import commands, replies, suggest
 from db import slack as slack_store
 from db.errors import StoreError
-from ticketing.canned import render, template_values
 from ticketing.errors import UserFacingError
 from ticketing.model import Category, Priority, Ticket
 
@@ -147,7 +146,8 @@ def _register_card_actions(app: AsyncApp, desk: Desk) -> None:
     @guarded
     async def reply(body: dict[str, Any], client: AsyncWebClient, **_: Any) -> None:
         ticket = await actions.get(desk, _value(body))
-        await client.views_open(trigger_id=body["trigger_id"], view=reply_modal(desk, ticket, actor_of(body) or ""))
+        view = await reply_modal(desk, ticket, actor_of(body) or "")
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action(Action.ESCALATE)
     @guarded
@@ -165,6 +165,15 @@ def _register_card_actions(app: AsyncApp, desk: Desk) -> None:
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=builder[kind.value](ticket, private_metadata=ticket.id))
 
+    @app.action(Action.ACKNOWLEDGE)
+    @guarded
+    async def acknowledge(body: dict[str, Any], **_: Any) -> None:
+        ticket_id, _sep, level_text = _value(body).partition(":")
+        level = int(level_text) if level_text.isdigit() else (await actions.get(desk, ticket_id)).escalation.level
+        if not await sla.acknowledge(desk, ticket_id, level, actor_of(body) or ""):
+            raise UserFacingError("Only the person this step went to, the team lead, a manager or the founder "
+                                  "can acknowledge it.")
+
     @app.action(Action.OPEN_THREAD)
     async def open_thread(ack: Any) -> None:
         await ack()  # a link button: Slack opens the URL; nothing to do here
@@ -179,12 +188,8 @@ def _ticket_of_block(body: dict[str, Any]) -> str:
     return found
 
 
-def reply_modal(desk: Desk, ticket: Ticket, agent_id: str, selected: str | None = None) -> Any:
-    agent = desk.config.agent(agent_id)
-    values = template_values(ticket, agent.name if agent else f"{desk.config.company} support", desk.config.company)
-    canned = [(c.name, render(c, values)) for c in desk.config.canned if c.name != "ticket_received"]
-    suggested = ticket.classification.template
-    suggestions = [(name, text, ticket.classification.confidence) for name, text in canned if name == suggested]
+async def reply_modal(desk: Desk, ticket: Ticket, agent_id: str, selected: str | None = None) -> Any:
+    canned, suggestions = await suggest.reply_choices(desk, ticket, agent_id)
     return build_reply_modal(ticket, canned, suggestions, private_metadata=ticket.id, selected=selected)
 
 
@@ -200,7 +205,7 @@ def _register_modals(app: AsyncApp, desk: Desk) -> None:
         ticket = await actions.get(desk, view["private_metadata"])
         chosen = (body["actions"][0].get("selected_option") or {}).get("value")
         await client.views_update(view_id=view["id"], hash=view.get("hash"),
-                                  view=reply_modal(desk, ticket, actor_of(body) or "", chosen))
+                                  view=await reply_modal(desk, ticket, actor_of(body) or "", chosen))
 
     @app.view(Callback.REPLY_MODAL)
     async def reply_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
@@ -215,11 +220,11 @@ def _register_modals(app: AsyncApp, desk: Desk) -> None:
         agent = actor_of(body) or ""
         try:
             ticket = await actions.get(desk, view["private_metadata"])
-            if not text and chosen:
-                canned = desk.config.canned_response(chosen)
-                agent_profile = desk.config.agent(agent)
-                text = render(canned, template_values(ticket, agent_profile.name if agent_profile else "",
-                                                      desk.config.company)) if canned else ""
+            if chosen:  # the chosen text first, then anything the agent wrote
+                picked = await suggest.chosen_text(desk, ticket, agent, chosen)
+                if picked is None:
+                    raise UserFacingError("That canned response no longer exists; choose another.")
+                text = f"{picked.rstrip()}\n\n{text}" if text else picked
             await actions.reply(desk, ticket.id, agent, text, after)
         except (UserFacingError, StoreError) as error:
             await client.chat_postMessage(channel=agent, text=f"Your reply was not sent: {error}")

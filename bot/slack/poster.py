@@ -110,6 +110,9 @@ class SlackPoster(Worker):
         ticket = await self._ticket(payload["ticket_id"])
         if op == "card":
             return await self.card(ticket)
+        if op == "dm":
+            opened = await self._call("conversations_open", payload["user"], users=payload["user"])
+            return await self.post(opened["channel"]["id"], payload["text"], payload.get("blocks"))
         thread = await self._thread(ticket.id)
         if op == "customer_message":
             message = next((m for m in ticket.messages if m.id == payload["message_id"]), None)
@@ -118,7 +121,7 @@ class SlackPoster(Worker):
             text, blocks = build_customer_message(message, customer_label(ticket.customer), ticket_id=ticket.id)
             return await self.post(thread[0], text, blocks, thread_ts=thread[1])
         if op == "thread":
-            return await self.post(thread[0], payload["text"], None, thread_ts=thread[1],
+            return await self.post(thread[0], payload["text"], payload.get("blocks"), thread_ts=thread[1],
                                    broadcast=bool(payload.get("broadcast")))
         if op == "founder_dm":
             return await self.founder_dm(ticket, payload["user"], thread)
