@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import actions
@@ -602,11 +602,11 @@ async def test_quiet_hours_hold_a_non_critical_alert_and_let_a_critical_one_thro
 ) -> None:
     desk, dispatcher = sms_desk
     night = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)  # 23:00 in London: the manager's quiet hours
-    clock.current = night - minutes(60)
-    high = await a_ticket(desk, Priority.HIGH, Tier.ENTERPRISE)  # 60 minutes: breaches at 23:00
+    clock.current = night - minutes(240)
+    medium = await a_ticket(desk, Priority.MEDIUM, Tier.ENTERPRISE)  # 240 minutes: breaches at 23:00, becomes high
     ticker = Ticker(desk)
     await tick_at(ticker, clock, night)
-    assert (await get_ticket(desk, high)).sla.breached
+    assert (await get_ticket(desk, medium)).priority is Priority.HIGH
     assert await dispatcher.deliver_due() == 1
     assert texts_to(twilio_api, MANAGER_PHONE) == []  # held till 07:00
 
@@ -616,12 +616,12 @@ async def test_quiet_hours_hold_a_non_critical_alert_and_let_a_critical_one_thro
     assert (await get_ticket(desk, critical)).sla.breached
     await dispatcher.deliver_due()
     manager = texts_to(twilio_api, MANAGER_PHONE)
-    assert len(manager) == 1 and critical in manager[0] and high not in manager[0]
+    assert len(manager) == 1 and critical in manager[0] and medium not in manager[0]
 
     clock.current = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
     await dispatcher.deliver_due()
     manager = texts_to(twilio_api, MANAGER_PHONE)
-    assert len(manager) == 2 and high in manager[1]
+    assert len(manager) == 2 and medium in manager[1]
 
 
 async def test_in_quiet_hours_a_throttled_critical_alert_does_not_carry_a_non_critical_one_through(
@@ -631,16 +631,20 @@ async def test_in_quiet_hours_a_throttled_critical_alert_does_not_carry_a_non_cr
     night = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
     clock.current = night - minutes(15)
     critical = await a_ticket(desk, Priority.CRITICAL, Tier.ENTERPRISE)
-    clock.current = night - minutes(55)
-    high = await a_ticket(desk, Priority.HIGH, Tier.ENTERPRISE)  # breaches at 23:05
+    clock.current = night + minutes(7.5) - minutes(240)
+    medium = await a_ticket(desk, Priority.MEDIUM, Tier.ENTERPRISE)  # breaches at 23:07:30
     ticker = Ticker(desk)
     await tick_at(ticker, clock, night)  # the critical one breaches and is texted at once
     await dispatcher.deliver_due()
     assert len(texts_to(twilio_api, MANAGER_PHONE)) == 1
-    await tick_at(ticker, clock, night + minutes(7.5))  # critical: level 2 (held by the 15 minutes); high: breach
-    assert (await get_ticket(desk, high)).sla.breached
+    await tick_at(ticker, clock, night + minutes(7.5))  # critical: level 2 (held by the 15 minutes); medium: breach
+    assert (await get_ticket(desk, medium)).sla.breached
     await dispatcher.deliver_due()
-    assert len(texts_to(twilio_api, MANAGER_PHONE)) == 1  # nothing for the high ticket in the night
+    assert len(texts_to(twilio_api, MANAGER_PHONE)) == 1  # nothing about the medium ticket in the night
+    clock.current = night + minutes(15)
+    await dispatcher.deliver_due()  # the critical ticket's level 2, alone
+    manager = texts_to(twilio_api, MANAGER_PHONE)
+    assert len(manager) == 2 and critical in manager[1] and medium not in manager[1]
 
 
 async def test_sms_alerts_are_cut_to_one_twilio_message(
@@ -709,7 +713,6 @@ async def test_level_3_sends_the_founder_a_dm_with_the_ticket_history_and_button
         assert elements[2]["url"].startswith("http")
         slack_api.assert_no_invalid()
     finally:
-        await client.session.close() if client.session else None
         await desk.db.close()
 
 
@@ -931,5 +934,3 @@ def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     yield
 
-
-__all__ = ["a_customer", "desk_settings", "support_data", "update", "write_support"]
