@@ -7,9 +7,11 @@ Every escalation alert carries an Acknowledge button."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blocks.ids import Action
@@ -17,8 +19,8 @@ from blocks.messages import SlaClock as ClockLabel
 from blocks.messages import build_escalation_message, build_sla_warning
 from bot.desk import Desk
 from db import outbox
-from ticketing.escalation import EscalationRole, EscalationTarget, find_target
-from ticketing.model import Priority, Ticket
+from ticketing.escalation import EscalationRole, EscalationTarget, find_target, role_for_level
+from ticketing.model import AgentRole, Priority, Ticket
 from ticketing.sla_clock import ClockKind
 
 
@@ -50,9 +52,14 @@ async def sms(desk: Desk, session: AsyncSession, ticket: Ticket, person: str, ph
     await outbox.enqueue(session, "sms", payload, desk.clock.now(), ticket.id)
 
 
-async def warn(desk: Desk, session: AsyncSession, ticket: Ticket, kind: ClockKind) -> None:
-    """75% of a clock: the assignee (or the team) in the thread, and the assignee by email."""
+async def warn(desk: Desk, session: AsyncSession, ticket: Ticket, kind: ClockKind, due: datetime | None = None
+               ) -> None:
+    """75% of a clock: the assignee (or the team) in the thread, and the assignee by email. `due`: the clock's
+    real deadline (business hours, pauses); without it the ticket's wall-clock deadline is shown."""
     fraction = desk.config.sla_policy.warning_fraction
+    if due is not None:
+        field = "first_response_due" if kind is ClockKind.FIRST_RESPONSE else "resolution_due"
+        ticket = replace(ticket, sla=replace(ticket.sla, **{field: due}))
     text, blocks = build_sla_warning(ticket, desk.clock.now(), clock=ClockLabel(kind.value), used=fraction)
     await desk.enqueue_slack(session, "thread", ticket.id, text=text, blocks=[b.to_dict() for b in blocks])
     agent = desk.config.agent(ticket.assignee) if ticket.assignee else None
@@ -89,17 +96,21 @@ async def tell_managers(desk: Desk, session: AsyncSession, ticket: Ticket, breac
             await internal_email(desk, session, ticket, manager.email,
                                  f"Ticket {ticket.id} ({ticket.priority}, {ticket.team}) {what}: {ticket.subject}")
         if manager.slack_id:
-            await desk.enqueue_slack(session, "dm", ticket.id, user=manager.slack_id,
-                                     text=f"🚨 {ticket.id} {what} ({ticket.priority}, {ticket.team}).",
-                                     blocks=None)
+            text = f"🚨 {ticket.id} {what} ({ticket.priority}, {ticket.team})."
+            await desk.enqueue_slack(session, "dm", ticket.id, user=manager.slack_id, text=text,
+                                     blocks=[SectionBlock(text=text).to_dict(), ack_button(ticket)])
 
 
 def may_acknowledge(desk: Desk, ticket: Ticket, level: int, by: str) -> bool:
-    """The step's target, the team lead, a manager or the founder."""
+    """The step's target, the team lead, a manager or the founder; in the team, a lead for any step and a
+    senior for a senior's step (level 1 goes to "a senior of the team"), never a senior for the lead's step."""
     team = desk.config.teams.get(ticket.team)
     founder = desk.config.founder.slack_id if desk.config.founder else None
     target = escalation_target(desk, ticket) if ticket.escalation.level == level else None
     allowed = {team.lead if team else None, founder, target.slack_id if target else None,
-               *(m.slack_id for m in desk.config.managers)}
+               *(m.slack_id for m in desk.config.managers)} - {None}
     agent = desk.config.agent(by)
-    return by in allowed or (agent is not None and agent.team == ticket.team and agent.role.value != "agent")
+    seniors_step = role_for_level(level) is EscalationRole.SENIOR
+    in_role = agent is not None and agent.team == ticket.team and (
+        agent.role is AgentRole.LEAD or (agent.role is AgentRole.SENIOR and seniors_step))
+    return by in allowed or in_role

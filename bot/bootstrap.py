@@ -38,6 +38,7 @@ async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
             log.info("knowledge base: %d new or changed, %d unchanged, %d removed", added, unchanged, removed)
         async with database.transaction() as session:
             await sync_canned(session, config.canned, desk.clock.now())
+        await desk.secret()
     except BaseException:
         await database.close()
         raise

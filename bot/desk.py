@@ -44,6 +44,7 @@ class Desk:
     rng: random.Random = field(default_factory=random.SystemRandom)
     classifier: AsyncClassifier | None = None
     on_outbox: list[Callable[[], None]] = field(default_factory=list)  # workers to wake after a commit
+    _secret: bytes | None = field(default=None, repr=False)
     # Followers of ticket changes inside the changing transaction (the SLA clocks): (session, ticket) on
     # creation, (session, before, after) on every change.
     after_create: list[Callable[[AsyncSession, Ticket], Awaitable[None]]] = field(default_factory=list)
@@ -54,9 +55,12 @@ class Desk:
             await follower(session, before, after)
 
     async def secret(self) -> bytes:
-        """The secret that signs customer links (ratings, self-service answers); stable across restarts."""
-        async with self.db.transaction() as session:
-            return await sla_store.app_secret(session)
+        """The secret that signs customer links (ratings, self-service answers); stable across restarts.
+        Read once (at start), then kept: it may be asked for inside another transaction."""
+        if self._secret is None:
+            async with self.db.transaction() as session:
+                self._secret = await sla_store.app_secret(session)
+        return self._secret
 
     def outbox_written(self) -> None:
         for wake in self.on_outbox:
@@ -88,7 +92,7 @@ class Desk:
         and the confirmation mail in the outbox."""
         now = self.clock.now()
         agents = self.config.agents
-        loads = await tickets.agent_loads(session, (a.slack_id for a in agents), request.customer.id)
+        loads = await tickets.agent_loads(session, (a.slack_id for a in agents), request.customer.id) if agents else {}
         ticket_id = await self.new_ticket_id(session, classification)
         created = create_ticket(request, classification, ticket_id, now, Routing(agents, loads), self.config.sla)
         await tickets.insert_ticket(session, created.ticket)

@@ -25,6 +25,7 @@ from ticketing.sla_clock import (
     SlaClock,
     SlaClocks,
     apply_status,
+    deadline,
     due,
     first_reply,
     follow_up_at,
@@ -36,6 +37,7 @@ from ticketing.sla_clock import (
 )
 
 log = logging.getLogger(__name__)
+TOP_LEVEL = 3  # the founder: the ladder's last step, no follow-up climbs past it
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ async def follow(desk: Desk, session: AsyncSession, before: Ticket, after: Ticke
     if after.escalation.level > before.escalation.level:  # escalated by hand: the same follow-up as the ladder's
         budget = state.follow_up_budget or (clocks[0].budget_minutes if clocks[0].stopped_at is None
                                             else clocks[1].budget_minutes)
-        follow_at = follow_up_at(now, budget, calendar, desk.config.sla_policy.follow_up_fraction)
+        follow_at = (None if after.escalation.level >= TOP_LEVEL
+                     else follow_up_at(now, budget, calendar, desk.config.sla_policy.follow_up_fraction))
         state = replace(state, follow_up_at=follow_at, follow_up_level=after.escalation.level,
                         follow_up_budget=budget)
     answered = len(after.public_messages) > len(before.public_messages) and any(
@@ -174,44 +177,60 @@ class Ticker(Worker):
             return
         state, now = load(data), self.desk.clock.now()
         calendar, fraction = calendar_for(self.desk, ticket), self.desk.config.sla_policy.warning_fraction
+        breached: list[SlaClock] = []
         for clock in state.clocks:
             for moment in due(clock, now, calendar, _fired_moments(state, clock.kind), fraction):
                 key = f"{clock.kind.value}:{moment.value}"
                 state = replace(state, fired=state.fired | {key})
-                if await sla_store.fire_once(session, ticket_id, key, now):
-                    ticket, state = await self.fire(session, ticket, state, clock, moment)
+                if not await sla_store.fire_once(session, ticket_id, key, now):
+                    continue
+                if moment is Moment.WARNING:  # the deadline by the team's hours and the pauses, not the wall clock
+                    await alerts.warn(self.desk, session, ticket, clock.kind, deadline(clock, calendar))
+                else:
+                    breached.append(clock)
+        if breached:  # both clocks at once (a ticket imported late): one step up the ladder, not two
+            ticket, state = await self.breach(session, ticket, state, breached)
         if state.follow_up_at is not None and state.follow_up_at <= now:
             ticket, state = await self.follow_up(session, ticket, state)
         await save(self.desk, session, ticket, state)
 
-    async def fire(self, session: AsyncSession, ticket: Ticket, state: SlaState, clock: SlaClock,
-                   moment: Moment) -> tuple[Ticket, SlaState]:
-        if moment is Moment.WARNING:
-            await alerts.warn(self.desk, session, ticket, clock.kind)
-            return ticket, state
+    async def breach(self, session: AsyncSession, ticket: Ticket, state: SlaState, clocks: list[SlaClock]
+                     ) -> tuple[Ticket, SlaState]:
         breached = replace(ticket, sla=replace(ticket.sla, breached=True))
-        reason = f"the {clock.kind.value.replace('_', ' ')} SLA was breached"
-        return await self.climb(session, breached, replace(state, follow_up_budget=clock.budget_minutes), reason)
+        names = " and ".join(clock.kind.value.replace("_", " ") for clock in clocks)
+        reason = f"the {names} SLA was breached"
+        return await self.climb(session, breached, replace(state, follow_up_budget=clocks[0].budget_minutes),
+                                reason, breach=True)
 
     async def follow_up(self, session: AsyncSession, ticket: Ticket, state: SlaState) -> tuple[Ticket, SlaState]:
         """Nobody acknowledged or answered the last step in time: one more level."""
         key = f"ladder:{state.follow_up_level}:followed"
-        if not await sla_store.fire_once(session, ticket.id, key, self.desk.clock.now()):
+        if state.follow_up_level >= TOP_LEVEL or not await sla_store.fire_once(
+                session, ticket.id, key, self.desk.clock.now()):
             return ticket, replace(state, follow_up_at=None)
         reason = f"nobody acknowledged or answered level {state.follow_up_level} in time"
-        return await self.climb(session, ticket, state, reason)
+        return await self.climb(session, ticket, state, reason, breach=False)
 
-    async def climb(self, session: AsyncSession, ticket: Ticket, state: SlaState, reason: str
+    async def climb(self, session: AsyncSession, ticket: Ticket, state: SlaState, reason: str, breach: bool
                     ) -> tuple[Ticket, SlaState]:
+        """One level up, announced (`breach`: because a clock breached now, not because a step went unanswered);
+        at the top of the ladder a breach is still recorded and told, but there is no higher level."""
         now = self.desk.clock.now()
         if ticket.status in (Status.RESOLVED, Status.CLOSED):
             return ticket, replace(state, follow_up_at=None)
+        if ticket.escalation.level >= TOP_LEVEL:
+            if breach:
+                await ticket_store.update_ticket(session, ticket)
+                await self.desk.enqueue_slack(session, "card", ticket.id)
+                await alerts.tell_managers(self.desk, session, ticket, breach=True)
+            return ticket, replace(state, follow_up_at=None)
         climbed = escalate(ticket, reason, now)
         await ticket_store.update_ticket(session, climbed)
-        await alerts.escalated(self.desk, session, climbed, breach=ticket.sla.breached)
+        await alerts.escalated(self.desk, session, climbed, breach=breach)
         budget = state.follow_up_budget or climbed.sla.first_response_minutes
         policy = self.desk.config.sla_policy
-        follow = follow_up_at(now, budget, calendar_for(self.desk, climbed), policy.follow_up_fraction)
+        follow = (None if climbed.escalation.level >= TOP_LEVEL
+                  else follow_up_at(now, budget, calendar_for(self.desk, climbed), policy.follow_up_fraction))
         return climbed, replace(state, follow_up_at=follow, follow_up_level=climbed.escalation.level)
 
 

@@ -29,9 +29,11 @@ class Worker:
         return self._stopping.is_set()
 
     async def idle(self, seconds: float) -> None:
-        """Sleep until woken, stopped, or `seconds` pass."""
-        self._wake.clear()
+        """Sleep until woken, stopped, or `seconds` pass. A wake-up that came while the worker was busy is
+        not lost: the worker goes straight round again."""
         if self.stopping:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        if not self._wake.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()

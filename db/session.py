@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ from db.errors import StoreError
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # SQLite has one writer at a time; queueing writers here, first come first served, replaces SQLite's
+    # busy-wait (which lets a writer starve for seconds under load and delays the SMTP 250 with it).
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def is_sqlite(self) -> bool:
@@ -32,9 +36,12 @@ class Database:
         ticket and then change it run one after the other instead of the second failing (or losing the
         first's change). PostgreSQL gets the same from the row locks the repositories take (FOR UPDATE).
         """
-        async with self.sessions() as session, session.begin():
-            if self.is_sqlite:
-                await session.connection(execution_options={"sqlite_immediate": True})
+        if not self.is_sqlite:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self.write_lock, self.sessions() as session, session.begin():
+            await session.connection(execution_options={"sqlite_immediate": True})
             yield session
 
     async def close(self) -> None:

@@ -16,7 +16,6 @@ from blocks.ids import Action, ticket_id_from_block_id
 from blocks.merge import MergeId, build_merge_modal
 from bot import actions, related
 from bot.desk import Desk
-from bot.slack.app import actor_of, guarded
 from db.errors import StoreError
 from ticketing.errors import UserFacingError
 from ticketing.model import Status
@@ -34,6 +33,8 @@ def _field(view: dict[str, Any], name: MergeId) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, desk: Desk) -> None:
+    from bot.slack.app import actor_of, guarded  # here, not at the top: bot/slack/app.py imports this module
+
     async def open_modal(ticket_id: str, body: dict[str, Any], client: AsyncWebClient) -> None:
         ticket = await actions.get(desk, ticket_id)
         if ticket.status is Status.CLOSED:
