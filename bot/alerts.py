@@ -57,9 +57,10 @@ async def warn(desk: Desk, session: AsyncSession, ticket: Ticket, kind: ClockKin
     """75% of a clock: the assignee (or the team) in the thread, and the assignee by email. `due`: the clock's
     real deadline (business hours, pauses); without it the ticket's wall-clock deadline is shown."""
     fraction = desk.config.sla_policy.warning_fraction
-    if due is not None:
-        field = "first_response_due" if kind is ClockKind.FIRST_RESPONSE else "resolution_due"
-        ticket = replace(ticket, sla=replace(ticket.sla, **{field: due}))
+    if due is not None and kind is ClockKind.FIRST_RESPONSE:
+        ticket = replace(ticket, sla=replace(ticket.sla, first_response_due=due))
+    elif due is not None:
+        ticket = replace(ticket, sla=replace(ticket.sla, resolution_due=due))
     text, blocks = build_sla_warning(ticket, desk.clock.now(), clock=ClockLabel(kind.value), used=fraction)
     await desk.enqueue_slack(session, "thread", ticket.id, text=text, blocks=[b.to_dict() for b in blocks])
     agent = desk.config.agent(ticket.assignee) if ticket.assignee else None

@@ -97,6 +97,7 @@ async def record_rating(desk: Desk, ticket_id: str, rating: int) -> Outcome:
         if rating <= LOW_RATING:
             changed, reopened, lead = await _low_rating(desk, session, changed)
         await ticket_store.update_ticket(session, changed)
+        await desk.changed(session, ticket, changed)  # SLA clocks, automation rules on a rating
         await desk.enqueue_slack(session, "card", ticket_id)
     desk.outbox_written()
     return Outcome(Result.RECORDED, ticket_id, rating, None, reopened, lead)
@@ -142,7 +143,9 @@ async def record_feedback(desk: Desk, ticket_id: str, feedback: str) -> Outcome:
             return Outcome(Result.EMPTY, ticket_id, stored.rating)
         if len(text) > MAX_FEEDBACK:
             return Outcome(Result.TOO_LONG, ticket_id, stored.rating)
-        await ticket_store.update_ticket(session, replace(ticket, satisfaction=Satisfaction(stored.rating, text)))
+        changed = replace(ticket, satisfaction=Satisfaction(stored.rating, text))
+        await ticket_store.update_ticket(session, changed)
+        await desk.changed(session, ticket, changed)
         await desk.enqueue_slack(session, "thread", ticket_id,
                                  text=f"💬 The customer's comment on their {stored.rating}/5 rating: {escape(text)}")
     desk.outbox_written()

@@ -25,7 +25,7 @@ from db import metrics
 from db import tickets as ticket_store
 from db.tables import TicketRow
 from ticketing import lifecycle
-from ticketing.canned import render, template_values
+from ticketing.canned import CannedResponse, render, template_values
 from ticketing.model import Status, Ticket
 
 DEFLECT_PATH = "deflect"
@@ -49,10 +49,10 @@ class Outcome:
     answer: str | None = None  # the answer on record
 
 
-def _self_service_template(desk: Desk, ticket: Ticket) -> str | None:
+def _self_service_answer(desk: Desk, ticket: Ticket) -> CannedResponse | None:
     name = ticket.classification.template
     canned = desk.config.canned_response(name) if name else None
-    return canned.name if canned is not None and canned.self_service else None
+    return canned if canned is not None and canned.self_service else None
 
 
 async def enqueue_self_service(desk: Desk, session: AsyncSession, ticket: Ticket) -> int | None:
@@ -61,17 +61,15 @@ async def enqueue_self_service(desk: Desk, session: AsyncSession, ticket: Ticket
     the ticket in `session`, so the caller must not store its own copy of the ticket afterwards). Returns the
     outbox row id, or None when the template is not self-service, the ticket is not open, the customer's
     address bounces, or the answer was sent already."""
-    name = _self_service_template(desk, ticket)
-    if name is None:
+    canned = _self_service_answer(desk, ticket)
+    if canned is None:
         return None
     current = await ticket_store.find_ticket(session, ticket.id, for_update=True)
     if current is None or current.status is not Status.OPEN or "deflection" in current.metadata.extra:
         return None
     if await ticket_store.is_undeliverable(session, current.customer.email):
         return None
-    canned = desk.config.canned_response(name)
-    assert canned is not None
-    company = desk.config.company
+    name, company = canned.name, desk.config.company
     yes, no = [customer_url(desk, DEFLECT_PATH, await make_token(desk, Purpose.DEFLECT, current.id, said,
                                                                  session=session)) for said in (YES, NO)]
     body = (f"{render(canned, template_values(current, 'The team', company)).rstrip()}\n\n"
@@ -79,7 +77,9 @@ async def enqueue_self_service(desk: Desk, session: AsyncSession, ticket: Ticket
             f"If you answer no, or not at all, the team will pick up ticket {current.id} as usual.")
     item = await desk.enqueue_email(session, current, body, auto=True)
     extra = {**current.metadata.extra, "deflection": {"template": name, "sent_at": desk.clock.now().isoformat()}}
-    await ticket_store.update_ticket(session, replace(current, metadata=replace(current.metadata, extra=extra)))
+    offered = replace(current, metadata=replace(current.metadata, extra=extra))
+    await ticket_store.update_ticket(session, offered)
+    await desk.changed(session, current, offered)
     await desk.enqueue_slack(session, "thread", current.id,
                              text=f"Sent the self-service answer {name} to the customer, asking if it solved it.")
     return item
@@ -108,7 +108,9 @@ async def answer(desk: Desk, ticket_id: str, helped: bool) -> Outcome:
             await metrics.bump(session, now, metrics.Bump(resolved=1, resolution_minutes=minutes),
                                ticket.category.value, ticket.priority.value, ticket.assignee)
         await desk.enqueue_slack(session, "thread", ticket_id, text=RESOLVED_TEXT if helped else NOT_HELPED_TEXT)
-        await ticket_store.update_ticket(session, replace(changed, metadata=replace(changed.metadata, extra=extra)))
+        changed = replace(changed, metadata=replace(changed.metadata, extra=extra))
+        await ticket_store.update_ticket(session, changed)
+        await desk.changed(session, ticket, changed)  # a resolve stops the SLA clocks
         await desk.enqueue_slack(session, "card", ticket_id)
     desk.outbox_written()
     return Outcome(Result.RESOLVED if helped else Result.NOTED, ticket_id, said)

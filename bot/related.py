@@ -98,7 +98,7 @@ def normalise_id(raw: str) -> str:
     return raw.strip().strip("[]`").strip().upper()
 
 
-async def _refusal(session: AsyncSession, source_id: str, target_id: str, lock: bool) -> tuple[Ticket, Ticket]:
+async def _mergeable(session: AsyncSession, source_id: str, target_id: str, lock: bool) -> tuple[Ticket, Ticket]:
     if not target_id:
         raise MergeRefused("Say which ticket to merge into.")
     if source_id == target_id:
@@ -131,7 +131,7 @@ async def check_merge(desk: Desk, source_id: str, target_id: str) -> MergeRefuse
     """Why merging would be refused now (for a form to show before it closes), or None."""
     async with desk.db.sessions() as session:
         try:
-            await _refusal(session, normalise_id(source_id), normalise_id(target_id), lock=False)
+            await _mergeable(session, normalise_id(source_id), normalise_id(target_id), lock=False)
         except MergeRefused as refused:
             return refused
     return None
@@ -155,7 +155,7 @@ async def merge(desk: Desk, source_id: str, target_id: str, by: str) -> Ticket:
     names where it went) or target, and tickets of different customers."""
     source_id, target_id = normalise_id(source_id), normalise_id(target_id)
     async with desk.db.transaction() as session:
-        source, target = await _refusal(session, source_id, target_id, lock=True)
+        source, target = await _mergeable(session, source_id, target_id, lock=True)
         now = desk.clock.now()
         who = f"<@{by}>" if by else "an agent"
 

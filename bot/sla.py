@@ -177,6 +177,13 @@ class Ticker(Worker):
             return
         state, now = load(data), self.desk.clock.now()
         calendar, fraction = calendar_for(self.desk, ticket), self.desk.config.sla_policy.warning_fraction
+        if ticket.status in (Status.RESOLVED, Status.CLOSED) and not state.clocks[1].stopped:
+            # Finished by a path that did not tell the clocks (the customer's self-service "yes"): stop them as
+            # `follow` would have, at the time it was resolved; nothing warns or breaches on a finished ticket.
+            at = ticket.timeline.resolved or ticket.timeline.closed or now
+            clocks = apply_status(state.clocks, Status.IN_PROGRESS, ticket.status, at, calendar,
+                                  self.desk.config.sla_policy)
+            state = replace(state, clocks=(stop_clock(clocks[0], at, calendar), clocks[1]), follow_up_at=None)
         breached: list[SlaClock] = []
         for clock in state.clocks:
             for moment in due(clock, now, calendar, _fired_moments(state, clock.kind), fraction):

@@ -29,12 +29,15 @@ class SmsDispatcher(Worker):
         self.sent = 0
 
     async def run(self) -> None:
-        while not self.stopping:
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("SMS: could not reach the store; trying again shortly")
-            await self.idle(2.0)
+        try:
+            while not self.stopping:
+                try:
+                    await self.deliver_due()
+                except Exception:
+                    log.exception("SMS: could not reach the store; trying again shortly")
+                await self.idle(2.0)
+        finally:  # the sender's HTTP session belongs to this loop; nobody else closes it when `serve` stops
+            await self.sender.aclose()
 
     async def deliver_due(self) -> int:
         async with self.desk.db.transaction() as session:
@@ -56,11 +59,6 @@ class SmsDispatcher(Worker):
 
     async def deliver_to(self, person: str, pending: list[OutboxItem]) -> None:
         now = self.desk.clock.now()
-        critical = any(i.payload.get("critical") for i in pending)
-        quiet = self.quiet_hours(person)
-        if not should_send_now(quiet, now, critical) and quiet is not None:
-            await self._later(pending, quiet.next_allowed(now))
-            return
         ready: list[tuple[OutboxItem, datetime | None]] = []
         held: list[tuple[OutboxItem, datetime | None]] = []
         async with self.desk.db.sessions() as session:
@@ -71,8 +69,15 @@ class SmsDispatcher(Worker):
         for item, last in held:  # grouped into a later message once the 15 minutes are over
             await self._later([item], THROTTLE.next_allowed(last) if last else now + timedelta(minutes=15))
         items = [item for item, _ in ready]
-        if items:
-            await self.send(person, items)
+        if not items:
+            return
+        # Quiet hours are decided on what would be sent now: a critical alert held by the throttle must not
+        # carry a non-critical one through the night.
+        quiet = self.quiet_hours(person)
+        if quiet is not None and not should_send_now(quiet, now, any(i.payload.get("critical") for i in items)):
+            await self._later(items, quiet.next_allowed(now))
+            return
+        await self.send(person, items)
 
     async def send(self, person: str, items: list[OutboxItem]) -> None:
         alerts = [Alert(i.payload["ticket_id"], AlertKind(i.payload["kind"]), Priority(i.payload["priority"]),

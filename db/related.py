@@ -4,7 +4,7 @@ threading index re-pointed by a merge. No schema of its own: `ticket_links` (wit
 Very similar (`similar_recent`)
   1. Candidates come from the full-text index over tickets' subject and description (db/kb.py's query
      building: `search_terms`, then FTS5 MATCH on SQLite, to_tsquery over the fts_tickets_document expression
-     on PostgreSQL), created since `since`, best ranked first, at most CANDIDATES of them. The ORed query
+     on PostgreSQL), created since `since`, best ranked first, at most CANDIDATES (20) of them. The ORed query
      finds every ticket sharing one word, so it only proposes.
   2. Each candidate is then compared with the new text the same way on both backends: the two texts' term
      sets (`comparable_terms`: the search words of db/kb.py, stop words dropped, with a light suffix fold so
@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +38,7 @@ SIMILAR = "similar"
 MERGED_INTO = "merged_into"  # on the row source -> target
 MERGED_FROM = "merged_from"  # on the row target -> source
 
-CANDIDATES = 50  # full-text hits compared term by term, at most
+CANDIDATES = 20  # full-text hits compared term by term, at most (a near-duplicate ranks near the top)
 MIN_SHARE = 0.6  # shared terms / all distinct terms of both texts
 MIN_SHARED = 4  # terms in common, or all of the shorter text's when it has fewer (but at least 2)
 COMPARE_TERMS = 400  # distinct terms of one text compared, at most (search_terms keeps 32 for the query)
@@ -58,6 +59,7 @@ class SimilarTicket:
 # -- comparing two texts -----------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
     """A light, consistent suffix fold (not a stemmer): save/saves/saved/saving -> sav, fails/failed -> fail."""
     if not word.isalpha():

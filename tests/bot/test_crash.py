@@ -198,9 +198,10 @@ class Stored:
                 select(MessageRow.ticket_id, func.count()).group_by(MessageRow.ticket_id)))))
             mail_ids = {m: (t, d) for m, t, d in await session.execute(
                 select(MailIdRow.message_id, MailIdRow.ticket_id, MailIdRow.direction))}
-            confirmations = Counter(dict(list(await session.execute(
-                select(OutboxRow.ticket_id, func.count()).where(OutboxRow.kind == "email")
-                .group_by(OutboxRow.ticket_id)))))
+            # The confirmation only: automation rules may add other mails (a refund policy, a welcome).
+            confirmations = Counter(ticket_id for ticket_id, payload in await session.execute(
+                select(OutboxRow.ticket_id, OutboxRow.payload).where(OutboxRow.kind == "email"))
+                if "Thanks for getting in touch" in payload.get("body", ""))
         return cls(inbound, tickets, messages, mail_ids, confirmations)
 
 

@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import actions
+from bot import actions, deflection
 from bot.actions import AfterSend
 from bot.bootstrap import start_desk
 from bot.desk import Desk
@@ -164,7 +164,8 @@ async def outbox(desk: Desk, ticket_id: str) -> list[tuple[str, str, dict[str, A
 
 
 async def thread_texts(desk: Desk, ticket_id: str) -> list[str]:
-    return [p.get("text", "") for kind, _, p in await outbox(desk, ticket_id) if kind == "slack" and p["op"] == "thread"]
+    rows = await outbox(desk, ticket_id)
+    return [p.get("text", "") for kind, _, p in rows if kind == "slack" and p["op"] == "thread"]
 
 
 async def count_rows(desk: Desk, table: Any) -> int:
@@ -279,7 +280,8 @@ async def test_a_ticket_imported_late_fires_what_is_due_and_climbs_one_level(
     sla_desk: Desk, clock: FakeClock
 ) -> None:
     """Both clocks breached at once (an import three hours late): one step up the ladder, not two."""
-    ticket_id = await a_ticket(sla_desk, Priority.CRITICAL, Tier.ENTERPRISE, created_at=clock.now() - timedelta(hours=3))
+    three_hours_ago = clock.now() - timedelta(hours=3)
+    ticket_id = await a_ticket(sla_desk, Priority.CRITICAL, Tier.ENTERPRISE, created_at=three_hours_ago)
     assert await Ticker(sla_desk).tick() == 1
     assert set(await firings(sla_desk, ticket_id)) == {"first_response:warning", "first_response:breach",
                                                        "resolution:warning", "resolution:breach"}
@@ -692,6 +694,9 @@ async def test_level_3_sends_the_founder_a_dm_with_the_ticket_history_and_button
             assert (await get_ticket(desk, ticket_id)).escalation.level == level
         await drain(poster, clock)
         assert slack_api.messages(slack_api.dm_channel(FOUNDER)) == []  # not before level 3
+        card = next(m for m in slack_api.messages(BILLING_CHANNEL) if m.get("thread_ts", m["ts"]) == m["ts"])
+        assert ticket_id in card["text"] + json.dumps(card["blocks"])
+        assert "🚨 *SLA breached*" in json.dumps(card["blocks"], ensure_ascii=False)  # the card shows the breach
         manager_dms = slack_api.messages(slack_api.dm_channel(MANAGER))
         assert len(manager_dms) == 2  # the breach and level 2
         for dm in manager_dms:  # every escalation alert can be acknowledged where it is read
@@ -835,6 +840,25 @@ async def test_resolving_stops_everything(sla_desk: Desk, clock: FakeClock) -> N
     assert next_at is None
     assert await tick_at(ticker, clock, breach + minutes(500)) == 0
     assert (await get_ticket(sla_desk, ticket_id)).escalation.level == 1
+
+
+async def test_a_ticket_the_customer_resolved_by_self_service_gets_no_warnings(
+    sla_desk: Desk, clock: FakeClock
+) -> None:
+    """The self-service "yes" resolves the ticket without `desk.changed` (bot/deflection.py): the ticker stops
+    the clocks itself when it next looks, instead of warning and breaching a resolved ticket."""
+    t0 = clock.now()
+    ticket_id = await a_ticket(sla_desk, Priority.MEDIUM, Tier.FREE, category=Category.FORM_BUILDER,
+                               subject="My RSVP form won't save", description="The RSVP form won't save.")
+    async with sla_desk.db.transaction() as session:
+        assert await deflection.enqueue_self_service(sla_desk, session, await get_ticket(sla_desk, ticket_id))
+    clock.current = t0 + minutes(5)
+    assert (await deflection.answer(sla_desk, ticket_id, helped=True)).result is deflection.Result.RESOLVED
+    assert await tick_at(Ticker(sla_desk), clock, t0 + timedelta(days=10)) <= 1
+    assert await firings(sla_desk, ticket_id) == {}
+    assert not containing(await thread_texts(sla_desk, ticket_id), "75%")
+    _state, next_at = await sla_row(sla_desk, ticket_id)
+    assert next_at is None
 
 
 async def test_an_escalation_by_hand_gets_the_same_follow_up(sla_desk: Desk, clock: FakeClock) -> None:
