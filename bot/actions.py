@@ -125,6 +125,8 @@ async def escalate_ticket(desk: Desk, ticket_id: str, reason: str, by: str) -> T
         raise UserFacingError("Say why the ticket is escalated.")
 
     async def change(session: AsyncSession, ticket: Ticket) -> Ticket:
+        if ticket.escalation.level >= 3:
+            raise UserFacingError(f"{ticket.id} is already with the founder (level 3), the top of the ladder.")
         changed = escalate(ticket, reason.strip(), desk.clock.now())
         await alerts.escalated(desk, session, changed, breach=False, by=by)
         await metrics.bump(session, desk.clock.now(), metrics.Bump(escalations=1), changed.category.value,

@@ -82,7 +82,8 @@ async def escalated(desk: Desk, session: AsyncSession, ticket: Ticket, breach: b
                   f"critical, escalated to you (level {ticket.escalation.level})")
     if breach or ticket.escalation.level >= 2:
         await tell_managers(desk, session, ticket, breach)
-    await desk.enqueue_customer_mail(session, ticket, "ticket_escalated", auto=True)
+    if ticket.escalation.level == 1:  # the customer hears it once, not at every step of the ladder
+        await desk.enqueue_customer_mail(session, ticket, "ticket_escalated", auto=True)
 
 
 async def tell_managers(desk: Desk, session: AsyncSession, ticket: Ticket, breach: bool) -> None:

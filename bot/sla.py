@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import alerts
 from bot.desk import Desk
 from bot.workers import Worker
+from db import metrics
 from db import sla as sla_store
 from db import tickets as ticket_store
 from ticketing.calendar import Calendar
@@ -234,6 +235,8 @@ class Ticker(Worker):
         climbed = escalate(ticket, reason, now)
         await ticket_store.update_ticket(session, climbed)
         await alerts.escalated(self.desk, session, climbed, breach=breach)
+        await metrics.bump(session, now, metrics.Bump(breaches=int(breach), escalations=1), climbed.category.value,
+                           climbed.priority.value, climbed.assignee)
         budget = state.follow_up_budget or climbed.sla.first_response_minutes
         policy = self.desk.config.sla_policy
         follow = (None if climbed.escalation.level >= TOP_LEVEL
