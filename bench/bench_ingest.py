@@ -220,7 +220,7 @@ async def run_backend(backend: str, url: str, server: str, corpus: Sequence[Corp
         _env_file=None,  # type: ignore[call-arg]
         database_url=url,
         smtp_listen_host="127.0.0.1",
-        smtp_listen_port=0,
+        smtp_listen_port=0, http_port=0,
         sender_rate_per_hour=10**9,
         support_config=args.support_config or workdir / "no-such-support.yml",
         # Nothing outside this machine: no IMAP, no mail out, no Slack, SMS or model classifier, whatever the

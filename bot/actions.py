@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import alerts
+from bot.csat import enqueue_rating_mail
 from bot.desk import Desk
 from db import metrics
 from db import tickets as ticket_store
@@ -82,6 +83,8 @@ async def reply(desk: Desk, ticket_id: str, agent_id: str, body: str, after: Aft
         elif after is AfterSend.RESOLVE and changed.status is not Status.RESOLVED:
             changed = lifecycle.resolve(changed, now)
         await desk.enqueue_email(session, changed, signed(desk, body, agent_id), auto=False)
+        if changed.status is Status.RESOLVED and ticket.status is not Status.RESOLVED:
+            await enqueue_rating_mail(desk, session, changed)
         await desk.enqueue_slack(session, "thread", ticket.id, text=f"Emailed to the customer by <@{agent_id}>.")
         await _count_reply(session, ticket, changed, first, agent_id)
         return changed
@@ -111,6 +114,7 @@ async def resolve(desk: Desk, ticket_id: str, by: str) -> Ticket:
     async def change(session: AsyncSession, ticket: Ticket) -> Ticket:
         changed = lifecycle.resolve(ticket, desk.clock.now())
         await desk.enqueue_slack(session, "thread", ticket.id, text=f"Resolved by <@{by}>.")
+        await enqueue_rating_mail(desk, session, changed)
         minutes = (changed.timeline.last_update - ticket.timeline.created).total_seconds() / 60
         await metrics.bump(session, desk.clock.now(), metrics.Bump(resolved=1, resolution_minutes=minutes),
                            changed.category.value, changed.priority.value, changed.assignee)

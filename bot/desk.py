@@ -114,6 +114,9 @@ class Desk:
             created = await self.create(session, request, classification)
             if confirm:
                 await self.enqueue_customer_mail(session, created.ticket, "ticket_received", auto=True)
+                from bot.deflection import enqueue_self_service  # here: bot.deflection imports bot.desk
+
+                await enqueue_self_service(self, session, created.ticket)
         self.outbox_written()
         return created
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.deflection import enqueue_self_service
 from bot.desk import Desk
 from bot.workers import Worker
 from channels.email.parse import NoiseKind, ParsedEmail, classify_noise, message_id_of, parse_email
@@ -192,6 +193,7 @@ class Inbox(Worker):
             await ticket_store.link_tickets(session, ticket.id, decision.ticket_id, "related", desk.clock.now())
         if not await ticket_store.is_undeliverable(session, sender):
             await desk.enqueue_customer_mail(session, ticket, "ticket_received", auto=True)
+            await enqueue_self_service(desk, session, ticket)
         return Outcome(InboundStatus.PROCESSED, f"new ticket ({decision.reason})", ticket.id, message.id)
 
     async def _remember(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> None:

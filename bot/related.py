@@ -59,9 +59,8 @@ async def link_related(desk: Desk, session: AsyncSession, ticket: Ticket) -> lis
         ):
             chosen[hit.ticket_id] = related_store.SIMILAR
             shares[hit.ticket_id] = hit.share
-    now = desk.clock.now()
-    for other, kind in chosen.items():
-        await ticket_store.link_tickets(session, ticket.id, other, kind, now)
+    await related_store.link_all(session, ticket.id, chosen, desk.clock.now())
+    for other in chosen:
         await desk.enqueue_slack(session, "card", other)
     if chosen:
         await desk.enqueue_slack(session, "thread", ticket.id, text="Linked: " + ", ".join(

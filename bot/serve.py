@@ -17,8 +17,10 @@ from bot.inbox import Inbox
 from bot.mailer import Mailer
 from bot.settings import Settings
 from bot.sla import Ticker
+from bot.slack.http import HttpServer
 from bot.slack.runtime import SlackParts, start_slack
 from bot.sms import SmsDispatcher
+from bot.web import build_customer_web_app
 from channels.email.imap_poller import ImapConfig, ImapPoller
 from channels.email.outbound import SmtpSender, SmtpSenderConfig
 from channels.email.smtp_listener import SmtpListener, SmtpListenerConfig
@@ -39,6 +41,7 @@ class Running:
     poller: ImapPoller | None = None
     mailer: Mailer | None = None
     slack: SlackParts | None = None
+    http: HttpServer | None = None  # the customer pages when Slack has no HTTP server to share
     ticker: Ticker | None = None
     sms: SmsDispatcher | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -46,6 +49,8 @@ class Running:
     async def stop(self, grace: float = 15.0) -> None:
         """Stop taking mail and Slack requests, let each worker finish the item in hand, then close the store."""
         await self.listener.stop()
+        if self.http is not None:
+            await self.http.stop()
         if self.slack is not None:
             await self.slack.stop_intake()
         imap = [t for t in self.tasks if t.get_name() == "imap"]
@@ -130,6 +135,16 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         running.tasks.extend(_task(worker.run(), name) for name, worker in running.slack.named_workers())
     else:
         say("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN; see the README)")
+    if running.slack is None or running.slack.http is None:  # Slack off, or Socket Mode
+        running.http = HttpServer(build_customer_web_app(desk), settings.http_host, settings.http_port)
+        try:
+            await running.http.start()
+        except OSError as error:
+            await running.stop()
+            raise SettingsError(f"cannot listen on {settings.http_host}:{settings.http_port} ({error}); "
+                                "set HTTP_PORT to a free port") from error
+        say(f"customer pages (rating and self-service links) on http://{settings.http_host}:{running.http.port}; "
+            f"links in mail use {settings.base_url}")
     if desk.config.source is None:
         say(f"{settings.support_config} not found: running on built-in defaults, no agents (see support.example.yml)")
     return running

@@ -3,9 +3,10 @@ threading index re-pointed by a merge. No schema of its own: `ticket_links` (wit
 
 Very similar (`similar_recent`)
   1. Candidates come from the full-text index over tickets' subject and description (db/kb.py's query
-     building: `search_terms`, then FTS5 MATCH on SQLite, to_tsquery over the fts_tickets_document expression
-     on PostgreSQL), created since `since`, best ranked first, at most CANDIDATES (20) of them. The ORed query
-     finds every ticket sharing one word, so it only proposes.
+     building: the first QUERY_TERMS (16) of `search_terms`, subject first, ORed; FTS5 MATCH on SQLite,
+     to_tsquery over the fts_tickets_document expression on PostgreSQL), created since `since`, best ranked
+     first, at most CANDIDATES (20) of them. The ORed query finds every ticket sharing one word, so it only
+     proposes; a near-duplicate holds most of those 16 words and ranks near the top.
   2. Each candidate is then compared with the new text the same way on both backends: the two texts' term
      sets (`comparable_terms`: the search words of db/kb.py, stop words dropped, with a light suffix fold so
      "fails", "failed" and "failing" are one term) and their Jaccard share, shared / all distinct terms.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import kb
@@ -41,6 +42,7 @@ MERGED_FROM = "merged_from"  # on the row target -> source
 CANDIDATES = 20  # full-text hits compared term by term, at most (a near-duplicate ranks near the top)
 MIN_SHARE = 0.6  # shared terms / all distinct terms of both texts
 MIN_SHARED = 4  # terms in common, or all of the shorter text's when it has fewer (but at least 2)
+QUERY_TERMS = 16  # search words in the full-text query (subject first): a near-duplicate holds most of them
 COMPARE_TERMS = 400  # distinct terms of one text compared, at most (search_terms keeps 32 for the query)
 
 _WORD = re.compile(r"[^\W_]+")
@@ -139,7 +141,7 @@ async def similar_recent(
 ) -> list[SimilarTicket]:
     """Tickets created since `since` whose text is very similar to this (the rule is in the module docstring),
     most similar first; tickets merged into another are left out, and so are the `exclude` ids."""
-    terms = kb.search_terms(subject, description)
+    terms = kb.search_terms(subject, description)[:QUERY_TERMS]
     if not terms or limit <= 0:
         return []
     dialect = session.get_bind().dialect.name
@@ -184,6 +186,32 @@ async def customer_tickets(
 
 
 # -- links -------------------------------------------------------------------------------------------------
+
+
+async def link_all(session: AsyncSession, ticket_id: str, others: dict[str, str], now: datetime) -> None:
+    """Symmetric links from `ticket_id` to each of `others` (id -> kind), as db.tickets.link_tickets makes them,
+    in one read and one write: a pair already linked keeps its kind."""
+    if not others:
+        return
+    ids = list(others)
+    existing: set[tuple[str, str]] = {
+        (left, right)
+        for left, right in (
+            await session.execute(
+                select(TicketLinkRow.ticket_id, TicketLinkRow.related_id).where(
+                    or_(
+                        and_(TicketLinkRow.ticket_id == ticket_id, TicketLinkRow.related_id.in_(ids)),
+                        and_(TicketLinkRow.ticket_id.in_(ids), TicketLinkRow.related_id == ticket_id),
+                    )
+                )
+            )
+        )
+    }
+    for other, kind in others.items():
+        for pair in ((ticket_id, other), (other, ticket_id)):
+            if pair not in existing:
+                session.add(TicketLinkRow(ticket_id=pair[0], related_id=pair[1], kind=kind, created_at=now))
+    await session.flush()
 
 
 async def link_kinds(session: AsyncSession, ticket_id: str) -> dict[str, str]:

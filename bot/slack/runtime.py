@@ -17,6 +17,7 @@ from bot.slack.client import build_client
 from bot.slack.http import HttpServer, build_web_app
 from bot.slack.poster import SlackPoster
 from bot.slack.replies import PendingReplies
+from bot.web import add_customer_routes
 from bot.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ async def start_slack(desk: Desk, settings: Settings, say: Callable[[str], None]
         await parts.socket.connect_async()  # type: ignore[no-untyped-call]
         say("Slack: Socket Mode connected")
         return parts
-    parts.http = HttpServer(build_web_app(app), settings.http_host, settings.http_port)
+    web_app = build_web_app(app)
+    add_customer_routes(web_app, desk)
+    parts.http = HttpServer(web_app, settings.http_host, settings.http_port)
     try:
         await parts.http.start()
     except OSError as error:

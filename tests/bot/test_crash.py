@@ -152,7 +152,8 @@ def serve_env(database_url: str, support_yml: Path, smtp_port: int, **extra: str
     base = {name: value for name, value in os.environ.items()
             if not name.startswith(("DATABASE_URL", "SUPPORT_", "SMTP_", "IMAP_", "SLACK_", "SENDER_", "LOG_"))}
     return {**base, "PYTHONUNBUFFERED": "1", "DATABASE_URL": database_url, "SUPPORT_CONFIG": str(support_yml),
-            "SMTP_LISTEN_PORT": str(smtp_port), "SENDER_RATE_PER_HOUR": "100000", "LOG_LEVEL": "INFO", **extra}
+            "SMTP_LISTEN_PORT": str(smtp_port), "HTTP_PORT": "0", "SENDER_RATE_PER_HOUR": "100000",
+            "LOG_LEVEL": "INFO", **extra}
 
 
 # --- the store, read from the test ------------------------------------------------------------------------

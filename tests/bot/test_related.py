@@ -405,7 +405,8 @@ def sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture
 async def mail_desk(database_url: str, support_yml: Path, sink: SmtpSink) -> AsyncIterator[Running]:
-    settings = Settings(_env_file=None, database_url=database_url, support_config=support_yml, smtp_listen_port=0,
+    settings = Settings(_env_file=None, database_url=database_url, support_config=support_yml,
+                        smtp_listen_port=0, http_port=0,
                         smtp_host="127.0.0.1", smtp_port=sink.port, smtp_starttls=False,
                         message_id_domain="support.wedsync.com")
     desk = await start_desk(settings)
@@ -416,7 +417,9 @@ async def mail_desk(database_url: str, support_yml: Path, sink: SmtpSink) -> Asy
 
 
 def mails_to(sink: SmtpSink, address: str) -> list[MailMessage]:
-    return [email.message_from_bytes(m.raw, policy=default_policy) for m in sink.messages if address in m.rcpt_tos]
+    """The mails to `address`, without self-service answers ("Did this solve it?", bot/deflection.py)."""
+    mails = [email.message_from_bytes(m.raw, policy=default_policy) for m in sink.messages if address in m.rcpt_tos]
+    return [m for m in mails if "Did this solve it?" not in m.get_content()]
 
 
 async def mails_count(sink: SmtpSink, address: str, count: int) -> list[MailMessage]:

@@ -22,7 +22,8 @@ MAIL = (b"From: Cara Couple <cara@example.com>\r\nTo: support@wedsync.com\r\nSub
 async def test_mail_in_the_imap_mailbox_becomes_a_ticket_and_is_marked_seen(
     dovecot: DovecotServer, database_url: str, support_yml: Path
 ) -> None:
-    settings = Settings(_env_file=None, database_url=database_url, support_config=support_yml, smtp_listen_port=0,
+    settings = Settings(_env_file=None, database_url=database_url, support_config=support_yml,
+                        smtp_listen_port=0, http_port=0,
                         imap_host=dovecot.host, imap_port=dovecot.port, imap_user=dovecot.user,
                         imap_password=dovecot.password, imap_ssl=False)
     running = await start(settings, say=lambda _line: None)
