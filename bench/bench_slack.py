@@ -572,7 +572,7 @@ async def click_phase(url: str, workdir: Path, args: argparse.Namespace) -> dict
             await wait_quiet()
             locks = LockWaits(running)
             profile = cProfile.Profile() if args.profile else None
-            rounds = []
+            rounds: list[dict[str, Any]] = []
             cpu_before = thread_cpu()
             for round_no in range(args.rounds):
                 bodies = click_bodies(ticket_id, channel, agents, args.clicks, round_no)

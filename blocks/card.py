@@ -27,6 +27,7 @@ from blocks.labels import (
     priority_label,
     status_label,
 )
+from blocks.merge import merge_option
 from blocks.parts import (
     DONE,
     NO_SUBJECT,
@@ -189,6 +190,7 @@ def _card_actions(ticket: Ticket) -> ActionsBlock:
                     option("Change priority…", overflow_value(Overflow.PRIORITY, ticket.priority)),
                     option("Change category…", overflow_value(Overflow.CATEGORY, ticket.category)),
                     option("Add internal note", overflow_value(Overflow.NOTE)),
+            merge_option(),
                 ],
             ),
         ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import automation, sla
+from bot import automation, related, sla
 from bot.config import load_config
 from bot.desk import Clock, Desk, SystemClock
 from bot.kb import index_folder
@@ -28,6 +28,7 @@ async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
         desk.after_change.append(lambda session, before, after: sla.follow(desk, session, before, after))
         desk.after_create.append(lambda session, ticket: automation.on_created(desk, session, ticket))
         desk.after_change.append(lambda session, before, after: automation.on_changed(desk, session, before, after))
+        desk.after_create.append(related.follower(desk))
         if settings.openai_api_key is not None:
             desk.classifier = LlmClassifier(LlmConfig(
                 api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url,

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import related
 from bot.deflection import enqueue_self_service
 from bot.desk import Desk
 from bot.workers import Worker
@@ -160,6 +161,7 @@ class Inbox(Worker):
             if referred is not None:
                 found = await ticket_store.find_ticket(session, referred, for_update=True)
                 how = "In-Reply-To/References"
+        found = await related.follow_merges(session, found)  # a merged ticket's mail goes where it was merged
         participants = await ticket_store.participants(session, found.id) if found else []
         return decide_thread(found, how, parsed.from_address or "", participants), found
 

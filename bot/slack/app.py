@@ -21,7 +21,7 @@ from blocks.modals import (
 )
 from bot import actions, sla
 from bot.desk import Desk
-from bot.slack import commands, replies, suggest
+from bot.slack import commands, merge, replies, suggest
 from db import slack as slack_store
 from db.errors import StoreError
 from ticketing.errors import UserFacingError
@@ -47,6 +47,7 @@ def build_app(desk: Desk, client: AsyncWebClient, signing_secret: str | None) ->
                    ignoring_self_events_enabled=True)
     app.middleware(_dedup(desk))
     app.middleware(_only_people(desk))
+    merge.register(app, desk)  # before the card actions: its listener takes the overflow's merge option first
     _register_card_actions(app, desk)
     _register_modals(app, desk)
     _register_thread(app, desk)

@@ -219,6 +219,7 @@ def test_the_overflow_menu_opens_the_priority_category_and_note_modals() -> None
         ("Change priority…", "priority:high"),
         ("Change category…", "category:billing"),
         ("Add internal note", "note"),
+        ("Merge into another ticket…", "merge"),
     ]
 
 

@@ -466,8 +466,6 @@ async def test_after_a_merge_a_reply_to_the_sources_mail_lands_in_the_target_and
     assert len(mails_to(sink, ANNA)) == 3  # two confirmations and the one merge notice
 
 
-@pytest.mark.xfail(strict=True, reason="needs the follow_merges line in bot/inbox.py::Inbox.thread (the subject "
-                                       "tag is checked before the Message-IDs); remove this mark when it is added")
 async def test_after_a_merge_a_reply_tagged_with_the_sources_id_lands_in_the_target(
     mail_desk: Running, sink: SmtpSink
 ) -> None:
