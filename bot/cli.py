@@ -29,6 +29,7 @@ from db.session import open_database
 from ticketing.create import NewTicket
 from ticketing.errors import UserFacingError
 from ticketing.model import Priority, Source, Status
+from ticketing.pattern_suggest import Example, PatternSuggestion, suggest_patterns
 
 app = typer.Typer(help="WedSync support desk: email in, Slack for agents, SLA clocks.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -37,6 +38,8 @@ tickets_app = typer.Typer(help="Tickets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tickets_app, name="tickets")
+patterns_app = typer.Typer(help="Classification patterns.", no_args_is_help=True)
+app.add_typer(patterns_app, name="patterns")
 quarantine_app = typer.Typer(help="Mail that could not be handled, kept raw with its error.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 
@@ -260,6 +263,31 @@ def quarantine_discard(inbound_ids: list[int]) -> None:
 
     count = run(work)
     out.print(f"{count} message(s) discarded (kept, marked ignored)")
+
+
+@patterns_app.command("suggest")
+def patterns_suggest(
+    min_corrections: Annotated[int, typer.Option(help="Corrections a category needs before a suggestion.")] = 2,
+) -> None:
+    """New patterns from agents' category corrections, with how often each would have been right; paste the
+    good ones under `patterns:` in support.yml."""
+
+    async def work(desk: Desk) -> list[PatternSuggestion]:
+        async with desk.db.sessions() as session:
+            found = await ticket_store.list_tickets(session, limit=100_000)
+        examples = [Example(f"{t.subject} {t.description}", t.category, bool(t.metadata.extra.get("corrections")))
+                    for t in found]
+        return suggest_patterns(examples, min_corrections=min_corrections)
+
+    suggestions = run(work)
+    if not suggestions:
+        out.print("no suggestions yet: agents have not corrected enough tickets into one category")
+        return
+    out.print("patterns:", highlight=False)
+    for s in suggestions:
+        out.print(f"  - name: learnt_{s.category}\n    regex: '{s.regex}'\n    category: {s.category}\n"
+                  f"    type: question   # check this\n    # catches {s.corrections} corrected tickets; right "
+                  f"{s.precision:.0%} of the {s.matches} tickets it matches", highlight=False)
 
 
 def main() -> None:

@@ -149,3 +149,34 @@ def test_the_installed_console_script_runs(in_tmp: Path) -> None:
                             env={**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{in_tmp / 'x.db'}"})
     assert result.returncode == 0, result.stderr
     assert "database is up to date" in result.stdout
+
+
+def test_patterns_suggest_proposes_a_pattern_from_agents_corrections(desk_env: dict[str, str]) -> None:
+    import asyncio
+
+    from bot import actions
+    from bot.bootstrap import start_desk
+    from bot.settings import Settings
+    from ticketing.model import Category
+
+    for subject in ("Seating chart prints wrong", "Seating chart table names", "Seating plan for the reception"):
+        code, output = cli("tickets", "new", "--from", "a@example.com", "--subject", subject, "--body", subject,
+                           env=desk_env)
+        assert code == 0, output
+
+    async def correct() -> None:
+        settings = Settings(_env_file=None, database_url=desk_env["DATABASE_URL"],
+                            support_config=Path(desk_env["SUPPORT_CONFIG"]))
+        desk = await start_desk(settings)
+        async with desk.db.sessions() as session:
+            from db import tickets as store
+
+            found = await store.list_tickets(session)
+        for ticket in found:
+            await actions.set_category(desk, ticket.id, Category.TRAINING, "UTECHAGNT1")
+        await desk.db.close()
+
+    asyncio.run(correct())
+    code, output = cli("patterns", "suggest", env=desk_env)
+    assert code == 0, output
+    assert "category: training" in output and "seating" in output and "right 100%" in output
