@@ -30,10 +30,11 @@ async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
         desk.after_change.append(lambda session, before, after: automation.on_changed(desk, session, before, after))
         desk.after_create.append(related.follower(desk))
         if settings.openai_api_key is not None:
-            desk.classifier = LlmClassifier(LlmConfig(
+            model = LlmClassifier(LlmConfig(
                 api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url,
                 model=settings.openai_model, timeout=settings.openai_timeout,
                 templates=tuple(c.name for c in config.canned)))
+            desk.classifier, desk.drafter = model, model.draft_reply
         if settings.kb_folder is not None:
             added, unchanged, removed = await index_folder(database, settings.kb_folder, desk.clock.now())
             log.info("knowledge base: %d new or changed, %d unchanged, %d removed", added, unchanged, removed)

@@ -43,6 +43,7 @@ class Desk:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.SystemRandom)
     classifier: AsyncClassifier | None = None
+    drafter: Callable[[str, str, str], Awaitable[str | None]] | None = None  # (subject, description, company)
     on_outbox: list[Callable[[], None]] = field(default_factory=list)  # workers to wake after a commit
     _secret: bytes | None = field(default=None, repr=False)
     # Followers of ticket changes inside the changing transaction (the SLA clocks): (session, ticket) on

@@ -147,8 +147,12 @@ def _register_card_actions(app: AsyncApp, desk: Desk) -> None:
     @guarded
     async def reply(body: dict[str, Any], client: AsyncWebClient, **_: Any) -> None:
         ticket = await actions.get(desk, _value(body))
-        view = await reply_modal(desk, ticket, actor_of(body) or "")
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        agent = actor_of(body) or ""
+        opened = await client.views_open(trigger_id=body["trigger_id"], view=await reply_modal(desk, ticket, agent))
+        drafted = await suggest.draft(desk, ticket)  # slow (a model): the modal is open already, then updated
+        if drafted and opened.get("view"):
+            await client.views_update(view_id=opened["view"]["id"], hash=opened["view"].get("hash"),
+                                      view=await reply_modal(desk, ticket, agent, draft=drafted))
 
     @app.action(Action.ESCALATE)
     @guarded
@@ -189,9 +193,17 @@ def _ticket_of_block(body: dict[str, Any]) -> str:
     return found
 
 
-async def reply_modal(desk: Desk, ticket: Ticket, agent_id: str, selected: str | None = None) -> Any:
-    canned, suggestions = await suggest.reply_choices(desk, ticket, agent_id)
-    return build_reply_modal(ticket, canned, suggestions, private_metadata=ticket.id, selected=selected)
+async def reply_modal(desk: Desk, ticket: Ticket, agent_id: str, selected: str | None = None,
+                      draft: str | None = None) -> Any:
+    """The Reply modal; a model's draft travels in the view's private metadata (ticket id, newline, draft) so
+    the agent's choice of it can be sent as shown."""
+    draft = draft[:MAX_METADATA_DRAFT] if draft else None
+    canned, suggestions = await suggest.reply_choices(desk, ticket, agent_id, draft)
+    metadata = f"{ticket.id}\n{draft}" if draft else ticket.id
+    return build_reply_modal(ticket, canned, suggestions, private_metadata=metadata, selected=selected)
+
+
+MAX_METADATA_DRAFT = 2800  # Slack keeps at most 3,000 characters of private metadata
 
 
 def _field(view: dict[str, Any], name: Field) -> Any:
@@ -203,10 +215,11 @@ def _register_modals(app: AsyncApp, desk: Desk) -> None:
     async def canned_picked(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         view = body["view"]
-        ticket = await actions.get(desk, view["private_metadata"])
+        ticket_id, _sep, draft = view["private_metadata"].partition("\n")
+        ticket = await actions.get(desk, ticket_id)
         chosen = (body["actions"][0].get("selected_option") or {}).get("value")
         await client.views_update(view_id=view["id"], hash=view.get("hash"),
-                                  view=await reply_modal(desk, ticket, actor_of(body) or "", chosen))
+                                  view=await reply_modal(desk, ticket, actor_of(body) or "", chosen, draft or None))
 
     @app.view(Callback.REPLY_MODAL)
     async def reply_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
@@ -220,9 +233,10 @@ def _register_modals(app: AsyncApp, desk: Desk) -> None:
                                   or actions.AfterSend.KEEP_OPEN)
         agent = actor_of(body) or ""
         try:
-            ticket = await actions.get(desk, view["private_metadata"])
+            ticket_id, _sep, draft = view["private_metadata"].partition("\n")
+            ticket = await actions.get(desk, ticket_id)
             if chosen:  # the chosen text first, then anything the agent wrote
-                picked = await suggest.chosen_text(desk, ticket, agent, chosen)
+                picked = await suggest.chosen_text(desk, ticket, agent, chosen, draft or None)
                 if picked is None:
                     raise UserFacingError("That canned response no longer exists; choose another.")
                 text = f"{picked.rstrip()}\n\n{text}" if text else picked

@@ -13,7 +13,11 @@ from ticketing.model import Ticket
 Choices = tuple[list[tuple[str, str]], list[tuple[str, str, float]]]
 
 
-async def reply_choices(desk: Desk, ticket: Ticket, agent_id: str) -> Choices:
+DRAFT = "AI draft (check before sending)"
+DRAFT_CONFIDENCE = 0.5
+
+
+async def reply_choices(desk: Desk, ticket: Ticket, agent_id: str, draft: str | None = None) -> Choices:
     agent = desk.config.agent(agent_id)
     values = template_values(ticket, agent.name if agent else f"{desk.config.company} support", desk.config.company)
     canned = [(c.name, render(c, values)) for c in desk.config.canned
@@ -26,6 +30,8 @@ async def reply_choices(desk: Desk, ticket: Ticket, agent_id: str) -> Choices:
                                          exclude_ticket=ticket.id)
     suggestions += [(f"Article: {hit.title}", _article_reply(hit.title, hit.snippet), hit.score) for hit in articles]
     suggestions += [(f"Answer that resolved {p.ticket_id}", p.answer, p.score) for p in past]
+    if draft:
+        suggestions.append((DRAFT, draft, DRAFT_CONFIDENCE))
     suggestions.sort(key=lambda s: -s[2])
     return canned, suggestions
 
@@ -34,9 +40,17 @@ def _article_reply(title: str, snippet: str) -> str:
     return f"This guide should help: {title}\n\n{snippet.strip()}"
 
 
-async def chosen_text(desk: Desk, ticket: Ticket, agent_id: str, value: str) -> str | None:
+async def draft(desk: Desk, ticket: Ticket) -> str | None:
+    """The model's draft when one is configured (slow: the modal opens first and is updated with it)."""
+    if desk.drafter is None:
+        return None
+    return await desk.drafter(ticket.subject, ticket.description, desk.config.company)
+
+
+async def chosen_text(desk: Desk, ticket: Ticket, agent_id: str, value: str, view_draft: str | None = None
+                      ) -> str | None:
     """The text of the option the agent chose (the modal sends only its value)."""
-    canned, suggestions = await reply_choices(desk, ticket, agent_id)
+    canned, suggestions = await reply_choices(desk, ticket, agent_id, view_draft)
     for name, text in [*canned, *((n, t) for n, t, _ in suggestions)]:
         if canned_value(name) == value:
             return text
