@@ -254,7 +254,7 @@ async def desk_parts(url: str, workdir: Path, interval: float | None, mail_out: 
         if interval is not None:
             extra["slack_channel_interval"] = interval
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=url, support_config=support, smtp_listen_host="127.0.0.1", smtp_listen_port=0,
             imap_host=None, slack_bot_token=slack_api.token, slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack_api.url, http_host="127.0.0.1", http_port=0, **extra,
@@ -505,8 +505,8 @@ async def start_baseline_server() -> tuple[web.AppRunner, str]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    server = site._server
-    port = int(server.sockets[0].getsockname()[1]) if server is not None and server.sockets else 0
+    sockets = getattr(site._server, "sockets", None) or []
+    port = int(sockets[0].getsockname()[1]) if sockets else 0
     return runner, f"http://127.0.0.1:{port}/baseline"
 
 

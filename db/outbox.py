@@ -81,6 +81,11 @@ async def mark_retry(session: AsyncSession, item_id: int, error: str, next_attem
     )
 
 
+async def postpone(session: AsyncSession, item_id: int, until: datetime) -> None:
+    """Later, without counting an attempt (e.g. a channel's pace)."""
+    await session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(next_attempt_at=until))
+
+
 async def mark_dead(session: AsyncSession, item_id: int, error: str) -> None:
     """Given up on: kept with its error for a person to look at (`outbox list`), never deleted."""
     await session.execute(

@@ -7,9 +7,9 @@ what still fails waits in the outbox with backoff. At most one message a second 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -34,6 +34,14 @@ MAX_ATTEMPTS = 15
 
 class NoChannel(Exception):
     """The ticket's team has no channel, and general_support has none either."""
+
+
+class Paced(Exception):
+    """The channel had a message less than a second ago: this row waits; the others go on."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"paced for {wait:.2f}s")
+        self.wait = wait
 
 
 class NotYet(Exception):
@@ -70,6 +78,9 @@ class SlackPoster(Worker):
     async def deliver(self, item: OutboxItem) -> None:
         try:
             result = await self.perform(item.payload)
+        except Paced as paced:
+            async with self.desk.db.transaction() as session:
+                await outbox.postpone(session, item.id, self.desk.clock.now() + timedelta(seconds=paced.wait))
         except NotYet as error:
             await self._later(item, str(error), seconds=1.0)
         except NoChannel as error:
@@ -92,8 +103,6 @@ class SlackPoster(Worker):
         if item.attempts + 1 >= MAX_ATTEMPTS:
             await self._dead(item, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
             return
-        from datetime import timedelta
-
         delay = timedelta(seconds=seconds) if seconds is not None else backoff(item.attempts, self.desk.rng)
         async with self.desk.db.transaction() as session:
             await outbox.mark_retry(session, item.id, error, self.desk.clock.now() + delay)
@@ -186,7 +195,7 @@ class SlackPoster(Worker):
         if method == "chat_postMessage":
             wait = self._last_post.get(pace_key, 0.0) + self.desk.settings.slack_channel_interval - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                raise Paced(wait)  # never sleep here: one busy channel must not hold up the others
             self._last_post[pace_key] = time.monotonic()
         response = await getattr(self.client, method)(**arguments)
         return dict(response.data) if isinstance(response.data, dict) else {}

@@ -1,0 +1,55 @@
+"""One message a second per channel, without one busy channel holding up the others."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.serve import Running, start
+from bot.settings import Settings
+from tests.bot.slack_helpers import SIGNING_SECRET
+from tests.bot.test_email_flow import a_mail, eventually, send
+from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
+from tests.smtp_sink import SmtpSink
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as running:
+        yield running
+
+
+@pytest.fixture
+async def paced_desk(tmp_path: Path, support_yml: Path, slack_api: SlackApi) -> AsyncIterator[Running]:
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
+                        support_config=support_yml, smtp_listen_port=0, http_port=0,
+                        slack_bot_token=slack_api.token, slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=slack_api.url, slack_channel_interval=1.0)
+    running = await start(settings, say=lambda _line: None)
+    yield running
+    await running.stop()
+
+
+async def test_posts_to_one_channel_are_a_second_apart_and_another_channel_is_not_held_up(
+    paced_desk: Running, slack_api: SlackApi
+) -> None:
+    for number in range(3):
+        await send(paced_desk, a_mail(subject=f"My form won't save ({number})"))  # technical_team
+    await send(paced_desk, a_mail(sender="bea@example.com", subject="Card declined", body="My card was declined"))
+
+    async def billing_card() -> bool:
+        return bool(slack_api.messages("CBILLING01"))
+
+    async def all_tech_cards() -> bool:
+        return len([m for m in slack_api.messages("CTECHNIC01") if m.get("thread_ts", m["ts"]) == m["ts"]]) == 3
+
+    await eventually(billing_card, within=4)  # not behind the technical channel's queue
+    await eventually(all_tech_cards, within=30)
+    posts = [r for r in slack_api.requests if r.path.endswith("chat.postMessage")
+             and (r.body or {}).get("channel") == "CTECHNIC01"]
+    assert len(posts) >= 6  # three cards and three customer messages, at least
+    times = sorted(r.time for r in posts)
+    assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(times))
