@@ -94,7 +94,12 @@ def next_at(desk: Desk, ticket: Ticket, state: SlaState) -> datetime | None:
 
 
 async def save(desk: Desk, session: AsyncSession, ticket: Ticket, state: SlaState) -> None:
-    await sla_store.set_state(session, ticket.id, dump(state), next_at(desk, ticket, state))
+    """The clocks, the next moment to look at, and the live deadlines (business hours and pauses included)
+    that the card and the command line show."""
+    calendar = calendar_for(desk, ticket)
+    first_due, resolution_due = (deadline(clock, calendar) for clock in state.clocks)
+    await sla_store.set_state(session, ticket.id, dump(state), next_at(desk, ticket, state),
+                              first_due, resolution_due)
 
 
 async def start(desk: Desk, session: AsyncSession, ticket: Ticket) -> None:

@@ -22,9 +22,16 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[st
 
 
 async def set_state(session: AsyncSession, ticket_id: str, state: dict[str, Any] | None,
-                    next_at: datetime | None) -> None:
-    await session.execute(update(TicketRow).where(TicketRow.id == ticket_id)
-                          .values(sla_state=state, sla_next_at=next_at))
+                    next_at: datetime | None, first_due: datetime | None = None,
+                    resolution_due: datetime | None = None) -> None:
+    """The clocks and the next moment; a deadline given (a running clock's) replaces the stored one, a paused
+    or stopped clock keeps its last."""
+    values: dict[str, Any] = {"sla_state": state, "sla_next_at": next_at}
+    if first_due is not None:
+        values["sla_first_response_due"] = first_due
+    if resolution_due is not None:
+        values["sla_resolution_due"] = resolution_due
+    await session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(**values))
 
 
 async def get_state(session: AsyncSession, ticket_id: str) -> tuple[dict[str, Any] | None, datetime | None]:
