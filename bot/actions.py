@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blocks import ids
 from bot import alerts
 from bot.csat import enqueue_rating_mail
 from bot.desk import Desk
@@ -23,11 +23,8 @@ from ticketing.errors import UserFacingError
 from ticketing.escalation import escalate
 from ticketing.model import Author, Category, Message, Priority, Status, Ticket, Visibility
 
-
-class AfterSend(StrEnum):
-    KEEP_OPEN = "keep_open"
-    WAIT_CUSTOMER = "wait_customer"
-    RESOLVE = "resolve"
+# What happens to the ticket after a reply: the Reply modal's choices, one enum for both.
+AfterSend = ids.AfterSend
 
 
 Change = Callable[[AsyncSession, Ticket], Awaitable[Ticket]]

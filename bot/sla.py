@@ -161,7 +161,7 @@ class Ticker(Worker):
                 log.exception("SLA ticker: tick failed; trying again")
             await self.idle(self.interval)
 
-    async def tick(self, limit: int = 50) -> int:
+    async def tick(self) -> int:
         handled = 0
         while handled < 1000 and not self.stopping:
             async with self.desk.db.transaction() as session:

@@ -20,6 +20,7 @@ from bot.settings import Settings
 from db.migrate import upgrade
 from db.session import Database, open_database
 from tests.clocks import FakeClock
+from tests.smtp_sink import SmtpSink
 
 hypothesis_settings.register_profile("ci", max_examples=200, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -106,6 +107,13 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await upgrade(db)
     yield db
     await db.close()
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on a free port that records what it receives."""
+    with SmtpSink() as running:
+        yield running
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -38,6 +38,7 @@ from tests.imap_server import (
     free_port,
     make_message,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -159,16 +160,6 @@ def serve_env(database_url: str, support_yml: Path, smtp_port: int, **extra: str
 # --- the store, read from the test ------------------------------------------------------------------------
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], within: float, what: str) -> T:
-    """Poll `check` until it returns something truthy; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within}s: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def by_status(db: Database) -> Counter[str]:

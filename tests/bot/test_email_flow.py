@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import smtplib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
 from pathlib import Path
@@ -21,16 +20,11 @@ from db import mail as mail_store
 from db import tickets as ticket_store
 from db.mail import InboundStatus
 from tests.smtp_sink import SmtpSink
+from tests.waiting import eventually
 from ticketing.model import Author, Status, Ticket, Visibility
 
 T = TypeVar("T")
 SUPPORT = "support@wedsync.com"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 @pytest.fixture
@@ -66,16 +60,6 @@ async def send(running: Running, message: EmailMessage | bytes, sender: str = "a
     await asyncio.to_thread(go)
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 5.0) -> T:
-    """Wait for `check` to return something, polling; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("not within the time allowed")
-        await asyncio.sleep(0.02)
 
 
 async def inbound_for(running: Running, message_id: str) -> mail_store.Inbound | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-from collections.abc import Iterator
 from email.policy import default as default_policy
 
 import pytest
@@ -17,12 +16,6 @@ from tests.clocks import FakeClock
 from tests.smtp_sink import SmtpSink
 from ticketing.create import NewTicket
 from ticketing.model import Author, Visibility
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 @pytest.fixture

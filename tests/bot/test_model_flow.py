@@ -4,7 +4,7 @@ model and its card says so; the Reply modal gains an AI draft after it opens, an
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,6 @@ AGENT, CHANNEL = "UTECHAGNT1", "CGENERAL01"
 MODEL_ANSWER = {"reason": "the couple asks how to share the seating plan", "category": "feature_help",
                 "type": "question", "tags": ["seating"], "urgency": 3, "sentiment": "neutral",
                 "suggested_template": None, "confidence": 0.83}
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 @pytest.fixture

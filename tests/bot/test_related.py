@@ -4,7 +4,7 @@ the Slack modal through signed requests). On SQLite and PostgreSQL, through the 
 from __future__ import annotations
 
 import email
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from email.message import Message as MailMessage
@@ -395,12 +395,6 @@ async def test_an_internal_note_stays_internal_when_merged(desk: Desk, clock: Fa
 
 
 # -- mail end to end: threading after a merge ---------------------------------------------------------------
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 @pytest.fixture

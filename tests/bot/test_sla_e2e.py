@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from tests.bot.slack_helpers import SIGNING_SECRET, SlackSender, button
 from tests.bot.test_sla_ticker import support_data, write_support
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
 from tests.fakes.twilio_api import TwilioApi, twilio_api_fixture  # noqa: F401
+from tests.waiting import eventually
 from ticketing.model import Priority, Ticket, Tier
 
 T = TypeVar("T")
@@ -38,15 +39,6 @@ STEP = timedelta(minutes=1) * FOLLOW_UP
 CLI = Path(sys.executable).parent / "wedsync-support"
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 10.0, what: str = "") -> T:
-    deadline = time.monotonic() + within
-    while True:
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

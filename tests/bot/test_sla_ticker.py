@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from tests.clocks import FakeClock
 from tests.conftest import TEST_SUPPORT_YML
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
 from tests.fakes.twilio_api import TwilioApi, twilio_api_fixture  # noqa: F401
+from tests.waiting import eventually
 from ticketing import lifecycle
 from ticketing.escalation import step_up
 from ticketing.model import Author, Category, Customer, Message, Priority, Status, Ticket, Tier, Visibility
@@ -888,15 +888,6 @@ async def slack_desk(database_url: str, sla_yml: Path, clock: FakeClock, slack_a
     slack_api.assert_no_invalid()
 
 
-async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("not within the time allowed")
-        await asyncio.sleep(0.05)
 
 
 def ack_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:

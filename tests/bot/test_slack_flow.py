@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,6 @@ from ticketing.model import Status, Ticket, Visibility
 
 TECH = "CTECHNIC01"  # technical_team's channel in the test support.yml
 AGENT, OTHER_AGENT, STRANGER, FOUNDER = "UTECHAGNT1", "UBILLAGNT1", "UNOTAGENT1", "UFOUNDER01"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 @pytest.fixture

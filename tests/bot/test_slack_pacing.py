@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,6 @@ from bot.settings import Settings
 from tests.bot.slack_helpers import SIGNING_SECRET
 from tests.bot.test_email_flow import a_mail, eventually, send
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
-from tests.smtp_sink import SmtpSink
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import email
 import re
 import socket
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage, MIMEPart
@@ -417,12 +417,6 @@ def test_make_message_id_with_token_and_bad_input() -> None:
 
 
 # --- SmtpSender -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as running:
-        yield running
 
 
 def sender_for(port: int, **overrides: Any) -> SmtpSender:
