@@ -286,6 +286,23 @@ async def run_backend(backend: str, url: str, server: str, corpus: Sequence[Corp
     return result
 
 
+async def intake_only(url: str, corpus_dir: Path, count: int, args: argparse.Namespace, workdir: Path) -> float:
+    """The ceiling set by intake alone: SMTP -> raw message committed -> 250, with the inbox worker stopped
+    (nothing parsed or threaded). Messages/s from the first send to the last 250."""
+    settings = Settings(_env_file=None, database_url=url, smtp_listen_host="127.0.0.1",  # type: ignore[call-arg]
+                        smtp_listen_port=0, http_port=0, sender_rate_per_hour=10**9,
+                        support_config=args.support_config or workdir / "no-such-support.yml", imap_host=None,
+                        smtp_host=None, slack_bot_token=None, slack_app_token=None, twilio_account_sid=None,
+                        openai_api_key=None)
+    running = await start(settings, say=lambda _line: None)
+    running.inbox.stop()
+    try:
+        delivery = await deliver(running.listener.port, corpus_dir, args.connections)
+    finally:
+        await running.stop()
+    return count / (max(delivery.acked) - delivery.started)
+
+
 # --------------------------------------------------------------------------------------------- PostgreSQL
 
 
@@ -334,6 +351,10 @@ def report(info: dict[str, Any]) -> None:
     print(f"{'':28}{'msg/s':>10}{'x parse':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for label, rate, ratio, p50, p99 in rows:
         print(f"{label:28}{rate:>10.1f}{ratio:>10.2f}{p50:>10}{p99:>10}")
+    intake = info.get("intake_only_sqlite")
+    if intake:
+        print(f"{'intake only, sqlite':28}{intake:>10.1f}{intake / parse['rate']:>10.2f}"
+              "    (SMTP -> raw committed -> 250; nothing parsed: a ceiling for end to end)")
     for name, note in info.get("skipped", {}).items():
         print(f"{'end to end, ' + name:28}{'skipped':>10}  ({note})")
     sqlite = info["end_to_end"].get("sqlite")
@@ -405,6 +426,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"PostgreSQL skipped: {args.postgres} unreachable ({problem})")
         else:
             info["skipped"]["postgresql"] = "--no-postgres"
+        print("intake only on sqlite (the inbox worker stopped) ...", flush=True)
+        info["intake_only_sqlite"] = await intake_only(f"sqlite+aiosqlite:///{workdir / 'intake.db'}", corpus_dir,
+                                                       len(corpus), args, workdir)
+        print(f"  {info['intake_only_sqlite']:.1f} msg/s", flush=True)
         for backend, database in backends:
             print(f"end to end on {backend} ...", flush=True)
             if database is None:

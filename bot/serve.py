@@ -67,6 +67,8 @@ class Running:
         for task in late:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.slack is not None:
+            await self.slack.close()
         await self.desk.db.close()
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from db import sqlite_inline
 from db.errors import StoreError
 
 
@@ -55,7 +56,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=0")  # lock waits are async retries in db.sqlite_inline, not sleeps
     cursor.close()
 
 
@@ -80,7 +81,13 @@ def check_url(url: str) -> str:
 
 
 def open_database(url: str, echo: bool = False) -> Database:
-    engine = create_async_engine(check_url(url), echo=echo, pool_pre_ping=not url.startswith("sqlite"))
+    """The engine for `url`. SQLite runs on the event loop's thread (db.sqlite_inline explains why)."""
+    parsed = make_url(check_url(url))
+    if parsed.drivername.startswith("sqlite"):
+        path = parsed.database or ":memory:"
+        engine = create_async_engine(parsed, echo=echo, async_creator=sqlite_inline.creator(path))
+    else:
+        engine = create_async_engine(parsed, echo=echo, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

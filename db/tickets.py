@@ -68,11 +68,24 @@ async def customer_history(session: AsyncSession, customer_id: str) -> tuple[int
     return int(count), (float(average) if average is not None else None)
 
 
-async def find_customer_by_email(session: AsyncSession, email: str) -> Customer | None:
-    row = (await session.execute(select(CustomerRow).where(CustomerRow.email == email.lower()))).scalar()
-    if row is None:
+def _with_history(condition: Any) -> Any:
+    """The customer row with its history (tickets opened, average rating) in one statement."""
+    mine = TicketRow.user_id == CustomerRow.id
+    count = select(func.count(TicketRow.id)).where(mine).correlate(CustomerRow).scalar_subquery()
+    average = select(func.avg(TicketRow.satisfaction_rating)).where(mine).correlate(CustomerRow).scalar_subquery()
+    return select(CustomerRow, count, average).where(condition)
+
+
+async def _customer_where(session: AsyncSession, condition: Any) -> Customer | None:
+    found = (await session.execute(_with_history(condition))).first()
+    if found is None:
         return None
-    return _customer(row, *await customer_history(session, row.id))
+    row, count, average = found
+    return _customer(row, int(count), float(average) if average is not None else None)
+
+
+async def find_customer_by_email(session: AsyncSession, email: str) -> Customer | None:
+    return await _customer_where(session, CustomerRow.email == email.lower())
 
 
 async def save_customer(session: AsyncSession, customer: Customer, now: datetime) -> Customer:
@@ -279,10 +292,10 @@ async def update_ticket(session: AsyncSession, ticket: Ticket) -> None:
 
 
 async def _customer_by_id(session: AsyncSession, customer_id: str) -> Customer:
-    row = await session.get(CustomerRow, customer_id)
-    if row is None:
+    found = await _customer_where(session, CustomerRow.id == customer_id)
+    if found is None:
         raise NotFound(f"no customer {customer_id}")
-    return _customer(row, *await customer_history(session, customer_id))
+    return found
 
 
 async def find_ticket(session: AsyncSession, ticket_id: str, for_update: bool = False) -> Ticket | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -12,9 +13,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import Settings
 
 
-def build_client(settings: Settings) -> AsyncWebClient:
+def build_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """429 is retried after its Retry-After, 5xx and dropped connections with backoff (slack_sdk's handlers);
-    whatever still fails goes back to the outbox, which tries again later."""
+    whatever still fails goes back to the outbox, which tries again later.
+
+    `session` (one aiohttp session for the process, kept alive) saves a new connection and a new session per
+    call, which slack_sdk opens when it has none; its owner closes it."""
     if settings.slack_bot_token is None:
         raise ValueError("no SLACK_BOT_TOKEN")
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
@@ -22,6 +26,7 @@ def build_client(settings: Settings) -> AsyncWebClient:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=base_url,
         timeout=15,
+        session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),

@@ -7,6 +7,7 @@ what still fails waits in the outbox with backoff. At most one message a second 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from blocks.card import build_customer_message, build_ticket_card, customer_label
 from blocks.founder import build_founder_dm
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
              "team_added_to_org"}
 MAX_ATTEMPTS = 15
+CONCURRENCY = 8  # tickets whose rows are delivered at once (each ticket's rows stay in order)
 
 
 class NoChannel(Exception):
@@ -66,14 +69,45 @@ class SlackPoster(Worker):
             if handled == 0:
                 await self.idle(1.0)
 
-    async def deliver_due(self, limit: int = 20) -> int:
+    async def deliver_due(self, limit: int = 50) -> int:
+        """Deliver what is due: each ticket's rows in order (its card before its thread messages), different
+        tickets' rows side by side, at most CONCURRENCY calls to Slack at once."""
         async with self.desk.db.transaction() as session:
-            items = await outbox.claim_due(session, ("slack",), self.desk.clock.now(), limit)
+            claimed = await outbox.claim_due(session, ("slack",), self.desk.clock.now(), limit)
+            items = await self._coalesce_cards(session, claimed)
+        by_ticket: dict[str, list[OutboxItem]] = {}
         for item in items:
-            if self.stopping:
-                break
-            await self.deliver(item)
-        return len(items)
+            by_ticket.setdefault(item.ticket_id or f"row {item.id}", []).append(item)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def in_order(rows: list[OutboxItem]) -> None:
+            async with gate:
+                for item in rows:
+                    if self.stopping:
+                        return
+                    await self.deliver(item)
+
+        results = await asyncio.gather(*(in_order(rows) for rows in by_ticket.values()), return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed  # after every ticket's rows had their turn; run() logs it, the leases retry the rest
+        return len(claimed)
+
+    async def _coalesce_cards(self, session: AsyncSession, items: list[OutboxItem]) -> list[OutboxItem]:
+        """A card is rendered from the ticket as it is when delivered, so one card row a ticket per batch shows
+        every change that queued the others (all were committed before this claim); the rest are marked sent
+        as coalesced. A ticket linked to five new ones then gets one chat.update, not five."""
+        first: dict[str, int] = {}
+        kept: list[OutboxItem] = []
+        for item in items:
+            if item.payload.get("op") == "card" and item.ticket_id is not None:
+                if item.ticket_id in first:
+                    await outbox.mark_sent(session, item.id, self.desk.clock.now(),
+                                           {"coalesced_into": first[item.ticket_id]})
+                    continue
+                first[item.ticket_id] = item.id
+            kept.append(item)
+        return kept
 
     async def deliver(self, item: OutboxItem) -> None:
         try:
@@ -115,15 +149,17 @@ class SlackPoster(Worker):
     # -- the operations ----------------------------------------------------------------------------------
 
     async def perform(self, payload: dict[str, Any]) -> dict[str, Any]:
-        op = payload["op"]
-        ticket = await self._ticket(payload["ticket_id"])
+        """One row's Slack call. The ticket is read (at delivery, so the card shows its latest state) only by
+        the operations that render it; thread messages and edits need just the card's thread."""
+        op, ticket_id = payload["op"], payload["ticket_id"]
         if op == "card":
-            return await self.card(ticket)
+            return await self.card(await self._ticket(ticket_id))
         if op == "dm":
             opened = await self._call("conversations_open", payload["user"], users=payload["user"])
             return await self.post(opened["channel"]["id"], payload["text"], payload.get("blocks"))
-        thread = await self._thread(ticket.id)
+        thread = await self._thread(ticket_id)
         if op == "customer_message":
+            ticket = await self._ticket(ticket_id)
             message = next((m for m in ticket.messages if m.id == payload["message_id"]), None)
             if message is None:
                 return {"skipped": "message not found"}
@@ -133,7 +169,7 @@ class SlackPoster(Worker):
             return await self.post(thread[0], payload["text"], payload.get("blocks"), thread_ts=thread[1],
                                    broadcast=bool(payload.get("broadcast")))
         if op == "founder_dm":
-            return await self.founder_dm(ticket, payload["user"], thread)
+            return await self.founder_dm(await self._ticket(ticket_id), payload["user"], thread)
         if op == "update_message":
             return await self._call("chat_update", thread[0], channel=payload["channel"], ts=payload["ts"],
                                     text=payload["text"], blocks=payload.get("blocks") or [])

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
@@ -31,6 +32,12 @@ class SlackParts:
     http: HttpServer | None = None
     socket: AsyncSocketModeHandler | None = None
     workers: list[Worker] = field(default_factory=list)
+    session: aiohttp.ClientSession | None = None  # the Web API client's connections
+
+    async def close(self) -> None:
+        """After the workers stopped: the Web API client's kept-alive connections."""
+        if self.session is not None:
+            await self.session.close()
 
     def named_workers(self) -> list[tuple[str, Worker]]:
         return [("slack-poster", self.poster), ("slack-pending", self.pending)]
@@ -43,12 +50,22 @@ class SlackParts:
 
 
 async def start_slack(desk: Desk, settings: Settings, say: Callable[[str], None]) -> SlackParts:
-    client = build_client(settings)
+    session = aiohttp.ClientSession()
+    try:
+        return await _start(desk, settings, say, session)
+    except BaseException:
+        await session.close()
+        raise
+
+
+async def _start(desk: Desk, settings: Settings, say: Callable[[str], None],
+                 session: aiohttp.ClientSession) -> SlackParts:
+    client = build_client(settings, session)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = build_app(desk, client, None if settings.slack_app_token else secret)
     poster, pending = SlackPoster(desk, client), PendingReplies(desk)
     desk.on_outbox.append(poster.wake)
-    parts = SlackParts(app, poster, pending, workers=[poster, pending])
+    parts = SlackParts(app, poster, pending, workers=[poster, pending], session=session)
     missing = [name for name, team in desk.config.teams.items() if not team.channel]
     if not desk.config.teams or missing:
         say(f"Slack: teams without a channel ({', '.join(missing) or 'none configured'}): their cards go to "

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.serve import Running, start
 from bot.settings import Settings
+from db.tables import OutboxRow
 from tests.bot.slack_helpers import SIGNING_SECRET
 from tests.bot.test_email_flow import a_mail, eventually, send
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
@@ -53,3 +55,41 @@ async def test_posts_to_one_channel_are_a_second_apart_and_another_channel_is_no
     posts = await eventually(six_posts, within=30)
     times = sorted(r.time for r in posts)
     assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(times))
+
+
+@pytest.fixture
+async def unpaced_desk(tmp_path: Path, support_yml: Path, slack_api: SlackApi) -> AsyncIterator[Running]:
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
+                        support_config=support_yml, smtp_listen_port=0, http_port=0,
+                        slack_bot_token=slack_api.token, slack_signing_secret=SIGNING_SECRET,
+                        slack_api_url=slack_api.url, slack_channel_interval=0.0)
+    running = await start(settings, say=lambda _line: None)
+    yield running
+    await running.stop()
+
+
+async def test_card_refreshes_queued_together_become_one_chat_update(
+    unpaced_desk: Running, slack_api: SlackApi
+) -> None:
+    await send(unpaced_desk, a_mail(subject="My form won't save"))
+
+    async def card_ticket() -> str | None:
+        async with unpaced_desk.desk.db.sessions() as session:
+            rows = (await session.execute(select(OutboxRow).where(OutboxRow.kind == "slack"))).scalars().all()
+        done = [r for r in rows if r.status == "sent" and r.payload["op"] == "card"]
+        return done[0].ticket_id if done and all(r.status == "sent" for r in rows) else None
+
+    ticket_id = await eventually(card_ticket, within=10)
+    updates_before = len(slack_api.calls("chat.update"))
+    async with unpaced_desk.desk.db.transaction() as session:  # three changes' refreshes, committed together
+        ids = [await unpaced_desk.desk.enqueue_slack(session, "card", ticket_id) for _ in range(3)]
+    unpaced_desk.desk.outbox_written()
+
+    async def all_sent() -> list[OutboxRow] | None:
+        async with unpaced_desk.desk.db.sessions() as session:
+            rows = list((await session.execute(select(OutboxRow).where(OutboxRow.id.in_(ids)))).scalars())
+        return rows if all(r.status == "sent" for r in rows) else None
+
+    rows = sorted(await eventually(all_sent, within=10), key=lambda r: r.id)
+    assert len(slack_api.calls("chat.update")) == updates_before + 1
+    assert [r.result.get("coalesced_into") for r in rows] == [None, rows[0].id, rows[0].id]

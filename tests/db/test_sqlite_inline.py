@@ -1,0 +1,64 @@
+"""SQLite runs on the event loop's thread; waiting for another process's write lock must not block the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from db.migrate import upgrade
+from db.session import open_database
+from db.sqlite_inline import InlineConnection
+
+
+async def test_a_write_waits_for_another_connections_lock_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    database = open_database(f"sqlite+aiosqlite:///{path}")
+    await upgrade(database)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process holding the write lock, as the CLI might
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def write() -> None:
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO app_settings (key, value) VALUES ('k', 'v')"))
+
+    counting = asyncio.create_task(ticker())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writing.done()  # still waiting for the lock ...
+    assert ticks >= 10  # ... while the loop went on running other work
+    other.execute("COMMIT")
+    await asyncio.wait_for(writing, 5)
+    counting.cancel()
+    async with database.sessions() as session:
+        assert (await session.execute(text("SELECT value FROM app_settings WHERE key = 'k'"))).scalar() == "v"
+    other.close()
+    await database.close()
+
+
+async def test_a_lock_held_past_the_busy_time_raises_sqlites_own_error(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    waiting = InlineConnection(sqlite3.connect(path, timeout=0, isolation_level=None), busy_seconds=0.2)
+    async with waiting.cursor() as cursor:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await cursor.execute("BEGIN IMMEDIATE")
+    holder.execute("ROLLBACK")
+    async with waiting.cursor() as cursor:
+        await cursor.execute("INSERT INTO t VALUES (1)")
+        await cursor.execute("SELECT x FROM t")
+        assert await cursor.fetchall() == [(1,)]
+    await waiting.close()
+    holder.close()
