@@ -55,6 +55,13 @@ class Desk:
         for follower in self.after_change:
             await follower(session, before, after)
 
+    @property
+    def secret_known(self) -> bool:
+        return self._secret is not None
+
+    def remember_secret(self, secret: bytes) -> None:
+        self._secret = secret
+
     async def secret(self) -> bytes:
         """The secret that signs customer links (ratings, self-service answers); stable across restarts.
         Read once (at start), then kept: it may be asked for inside another transaction."""

@@ -3,6 +3,7 @@ or a reply. Every accepted message ends processed, ignored or quarantined; none 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -60,14 +61,60 @@ class Inbox(Worker):
         super().__init__()
         self.desk = desk
         self.handled = 0
+        self._to_store: list[tuple[str, bytes, str, asyncio.Future[int]]] = []
+        self._storing: asyncio.Task[None] | None = None
 
     async def store(self, raw: bytes, origin: str) -> int:
-        """Commit the raw message (once per Message-ID); only then may SMTP answer 250 or IMAP mark it."""
+        """Commit the raw message (once per Message-ID); only then may SMTP answer 250 or IMAP mark it.
+
+        Messages that arrive while a commit is under way (or while the write lock is busy) are committed
+        together in the next transaction: a group commit, so a burst pays for one transaction, not one each."""
         message_id = message_id_of(raw)
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._to_store.append((message_id, raw, origin, done))
+        if self._storing is None:
+            self._storing = asyncio.create_task(self._store_queued(), name="inbox-store")
+        return await done
+
+    async def _store_queued(self) -> None:
+        try:
+            while self._to_store:
+                group, self._to_store = self._to_store, []
+                try:
+                    ids = await self._commit_raw(group)
+                except Exception as error:
+                    if len(group) == 1:
+                        self._settle(group[0][3], error=error)  # SMTP answers 451; the sender tries again
+                        continue
+                    log.warning("storing %d messages together failed (%s); storing them one by one",
+                                len(group), error)
+                    for item in group:
+                        try:
+                            self._settle(item[3], (await self._commit_raw([item]))[0])
+                        except Exception as single:
+                            self._settle(item[3], error=single)
+                    self.wake()
+                    continue
+                for (_mid, _raw, _origin, done), row_id in zip(group, ids, strict=True):
+                    self._settle(done, row_id)
+                self.wake()
+        finally:
+            self._storing = None
+
+    async def _commit_raw(self, group: list[tuple[str, bytes, str, asyncio.Future[int]]]) -> list[int]:
         async with self.desk.db.transaction() as session:
-            row_id, _new = await mail_store.store_inbound(session, message_id, raw, origin, self.desk.clock.now())
-        self.wake()
-        return row_id
+            now = self.desk.clock.now()
+            return [(await mail_store.store_inbound(session, mid, raw, origin, now))[0]
+                    for mid, raw, origin, _done in group]
+
+    @staticmethod
+    def _settle(done: asyncio.Future[int], row_id: int = 0, error: BaseException | None = None) -> None:
+        if done.done():  # the SMTP session went away while waiting: the message is kept all the same
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(row_id)
 
     async def run(self, batch: int = 20) -> None:
         """Handle pending messages as they arrive, until stopped. Pending rows left by a crash go first."""
@@ -183,7 +230,7 @@ class Inbox(Worker):
     async def _append(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> Outcome:
         message = self._message(parsed)
         replied = add_customer_reply(ticket, message)
-        await ticket_store.update_ticket(session, replied)
+        await ticket_store.update_ticket(session, replied, stored=len(ticket.messages))
         await self.desk.changed(session, ticket, replied)
         await self._remember(session, parsed, ticket)
         await self.desk.enqueue_slack(session, "customer_message", ticket.id, message_id=message.id)
@@ -227,7 +274,7 @@ class Inbox(Worker):
             return Outcome(InboundStatus.IGNORED, "out-of-office reply to no open ticket of this sender")
         note = self._message(parsed, Author.SYSTEM, Visibility.INTERNAL,
                              f"Out-of-office reply from the customer: {parsed.subject}\n\n{parsed.new_text[:2000]}")
-        await ticket_store.update_ticket(session, add_note(ticket, note))
+        await ticket_store.update_ticket(session, add_note(ticket, note), stored=len(ticket.messages))
         return Outcome(InboundStatus.IGNORED, "out-of-office reply (noted on the ticket)", ticket.id, note.id)
 
     async def _bounce(self, session: AsyncSession, parsed: ParsedEmail) -> Outcome:
@@ -248,5 +295,5 @@ class Inbox(Worker):
         text = f"Delivery to {what} failed ({info.status if info and info.status else 'no status'}, " \
                f"{'permanent' if info and info.permanent else 'temporary'})."
         note = self._message(parsed, Author.SYSTEM, Visibility.INTERNAL, text)
-        await ticket_store.update_ticket(session, add_note(ticket, note))
+        await ticket_store.update_ticket(session, add_note(ticket, note), stored=len(ticket.messages))
         return Outcome(InboundStatus.IGNORED, "bounce (recorded on the ticket)", ticket_id, note.id)

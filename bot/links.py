@@ -98,8 +98,11 @@ def verify(secret: bytes, token: str, purpose: Purpose, now: datetime) -> Claim 
 
 async def signing_secret(desk: Desk, session: AsyncSession | None = None) -> bytes:
     """`desk.secret()`; inside a caller's transaction, read through its session instead: `desk.secret()` opens a
-    transaction of its own, which on SQLite would wait for the caller's write lock (and time out)."""
-    return await app_secret(session) if session is not None else await desk.secret()
+    transaction of its own, which on SQLite would wait for the caller's write lock (and time out). Once read, the
+    desk keeps it (it never changes), and no statement is needed."""
+    if session is not None and not desk.secret_known:
+        desk.remember_secret(await app_secret(session))
+    return await desk.secret()
 
 
 async def make_token(desk: Desk, purpose: Purpose, ticket_id: str, value: str,

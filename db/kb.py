@@ -25,8 +25,8 @@ Ranking and scores
   knowledge base than in a tiny one, and gives words found in over half the rows almost no weight.
   ts_rank_cd knows nothing of rarity: a word common to every article counts like a rare one.
 
-Similar tickets on PostgreSQL search the expression index fts_tickets_document (TICKET_DOCUMENT below); ranking
-re-computes the vector of each matching ticket, which a stored tsvector column would avoid if that grows costly.
+Similar tickets on PostgreSQL search the stored, indexed column tickets.fts_document (TICKET_DOCUMENT below,
+migration 0005); ranking reads the stored vector instead of parsing each matching ticket's text again.
 """
 
 from __future__ import annotations
@@ -235,9 +235,8 @@ _SQLITE_TICKETS = text(
     """
 ).bindparams(bindparam("done", expanding=True))
 
-# The expression of the index fts_tickets_document (migration 0003), verbatim, so that the planner uses it.
-TICKET_DOCUMENT = """(setweight(to_tsvector('english'::regconfig, t.subject), 'A')
-        || setweight(to_tsvector('english'::regconfig, t.description), 'B'))"""
+# The tickets' stored search vector (migration 0005), indexed: ranking reads it instead of parsing the text again.
+TICKET_DOCUMENT = "t.fts_document"
 
 _POSTGRES_TICKETS = text(
     f"""

@@ -4,7 +4,7 @@ threading index re-pointed by a merge. No schema of its own: `ticket_links` (wit
 Very similar (`similar_recent`)
   1. Candidates come from the full-text index over tickets' subject and description (db/kb.py's query
      building: the first QUERY_TERMS (16) of `search_terms`, subject first, ORed; FTS5 MATCH on SQLite,
-     to_tsquery over the fts_tickets_document expression on PostgreSQL), created since `since`, best ranked
+     to_tsquery over the stored tickets.fts_document on PostgreSQL), created since `since`, best ranked
      first, at most CANDIDATES (20) of them. The ORed query finds every ticket sharing one word, so it only
      proposes; a near-duplicate holds most of those 16 words and ranks near the top.
   2. Each candidate is then compared with the new text the same way on both backends: the two texts' term
@@ -91,6 +91,13 @@ def comparable_terms(*texts: str) -> frozenset[str]:
     return frozenset(terms)
 
 
+@lru_cache(maxsize=4096)
+def _stored_terms(subject: str, description: str) -> frozenset[str]:
+    """`comparable_terms` of a stored ticket: its text never changes, and the same recent tickets come back as
+    candidates for one new ticket after another."""
+    return comparable_terms(subject, description)
+
+
 def overlap(a: frozenset[str], b: frozenset[str]) -> tuple[int, float]:
     """(terms in common, Jaccard share)."""
     shared = len(a & b)
@@ -154,7 +161,7 @@ async def similar_recent(
     mine = comparable_terms(subject, description)
     found: list[SimilarTicket] = []
     for ticket_id, other_subject, other_description, raw in rows:
-        theirs = comparable_terms(other_subject, other_description)
+        theirs = _stored_terms(other_subject, other_description)
         if is_very_similar(mine, theirs):
             shared, share = overlap(mine, theirs)
             found.append(SimilarTicket(ticket_id, other_subject, shared, share, kb.to_score(raw, dialect)))

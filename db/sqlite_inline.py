@@ -25,6 +25,22 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 BUSY_SECONDS = 30.0
+YIELD_SECONDS = 0.004  # the longest a run of statements keeps the event loop to itself
+
+
+class _Turn:
+    """A statement that finishes at once never gives the event loop a turn, so a long run of them (a batch of
+    mail, a sweep of due tickets) would hold up everything else: SMTP answers, Slack acknowledgements. After
+    YIELD_SECONDS of statements without a pause, the next one first lets the loop run what is waiting."""
+
+    last = time.monotonic()
+
+    @classmethod
+    async def take(cls) -> None:
+        now = time.monotonic()
+        if now - cls.last >= YIELD_SECONDS:
+            await asyncio.sleep(0)
+            cls.last = time.monotonic()
 
 
 def _locked(error: sqlite3.OperationalError) -> bool:
@@ -35,6 +51,7 @@ def _locked(error: sqlite3.OperationalError) -> bool:
 
 
 async def _retry_locked(call: Callable[[], Any], busy_seconds: float) -> Any:
+    await _Turn.take()
     deadline, pause = time.monotonic() + busy_seconds, 0.001
     while True:
         try:
@@ -43,6 +60,7 @@ async def _retry_locked(call: Callable[[], Any], busy_seconds: float) -> Any:
             if not _locked(error) or time.monotonic() >= deadline:
                 raise
         await asyncio.sleep(pause)
+        _Turn.last = time.monotonic()
         pause = min(pause * 2, 0.05)
 
 

@@ -275,16 +275,18 @@ async def insert_ticket(session: AsyncSession, ticket: Ticket) -> None:
     await session.flush()
 
 
-async def update_ticket(session: AsyncSession, ticket: Ticket) -> None:
-    """Write the ticket's fields and append the messages the store does not have yet."""
+async def update_ticket(session: AsyncSession, ticket: Ticket, stored: int | None = None) -> None:
+    """Write the ticket's fields and append the messages the store does not have yet (`stored`, when the caller
+    read the ticket in this transaction and knows how many it had; counted otherwise)."""
     row = await session.get(TicketRow, ticket.id)
     if row is None:
         raise NotFound(f"no ticket {ticket.id}")
     for name, value in _ticket_columns(ticket).items():
         setattr(row, name, value)
-    stored = (
-        await session.execute(select(func.count()).where(MessageRow.ticket_id == ticket.id))
-    ).scalar_one()
+    if stored is None:
+        stored = (
+            await session.execute(select(func.count()).where(MessageRow.ticket_id == ticket.id))
+        ).scalar_one()
     session.add_all(
         _message_row(ticket.id, seq, m) for seq, m in enumerate(ticket.messages[stored:], start=stored + 1)
     )

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
              "team_added_to_org"}
 MAX_ATTEMPTS = 15
+THREADS_KEPT = 10_000  # cards' locations kept in memory (a card's thread never moves)
 CONCURRENCY = 8  # tickets whose rows are delivered at once (each ticket's rows stay in order)
 
 
@@ -58,6 +59,7 @@ class SlackPoster(Worker):
         self.client = client
         self.delivered = 0
         self._last_post: dict[str, float] = {}
+        self._threads: dict[str, tuple[str, str]] = {}  # ticket -> its card's (channel, ts); never changes once set
 
     async def run(self) -> None:
         while not self.stopping:
@@ -191,6 +193,7 @@ class SlackPoster(Worker):
         answer = await self.post(channel, text, blocks)
         async with self.desk.db.transaction() as session:
             await slack_store.save_thread(session, ticket.id, answer["channel"], answer["ts"], self.desk.clock.now())
+        self._remember_thread(ticket.id, (answer["channel"], answer["ts"]))
         return answer
 
     def channel_for(self, ticket: Ticket) -> str:
@@ -241,8 +244,19 @@ class SlackPoster(Worker):
             return await ticket_store.get_ticket(session, ticket_id)
 
     async def _find_thread(self, ticket_id: str) -> tuple[str, str] | None:
+        known = self._threads.get(ticket_id)
+        if known is not None:
+            return known
         async with self.desk.db.sessions() as session:
-            return await slack_store.find_thread(session, ticket_id)
+            found = await slack_store.find_thread(session, ticket_id)
+        if found is not None:
+            self._remember_thread(ticket_id, found)
+        return found
+
+    def _remember_thread(self, ticket_id: str, thread: tuple[str, str]) -> None:
+        if len(self._threads) >= THREADS_KEPT:
+            del self._threads[next(iter(self._threads))]  # the oldest; it is read again if needed
+        self._threads[ticket_id] = thread
 
     async def _thread(self, ticket_id: str) -> tuple[str, str]:
         found = await self._find_thread(ticket_id)

@@ -201,7 +201,7 @@ async def test_the_search_reads_the_full_text_index(database: Database, indexed:
         await session.execute(text("SET LOCAL enable_seqscan = off"))
         for table, where, index in [
             ("kb_articles a", "a.fts_document @@ to_tsquery('english', 'csv')", "fts_kb_articles_document"),
-            ("tickets t", f"{kb.TICKET_DOCUMENT} @@ to_tsquery('english', 'csv')", "fts_tickets_document"),
+            ("tickets t", f"{kb.TICKET_DOCUMENT} @@ to_tsquery('english', 'csv')", "fts_tickets_stored_document"),
         ]:
             explained = await session.execute(text(f"EXPLAIN SELECT 1 FROM {table} WHERE {where}"))
             plan = "\n".join(row[0] for row in explained)
