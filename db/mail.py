@@ -6,14 +6,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.tables import AttachmentBlobRow, ImapCursorRow, InboundEmailRow, MailIdRow
+
+# Every message passes these statements, so they use the tables directly (see db.tickets).
+INBOUND = cast(Table, InboundEmailRow.__table__)
+MAIL_IDS = cast(Table, MailIdRow.__table__)
 
 
 class InboundStatus(StrEnum):
@@ -41,7 +45,7 @@ def insert_for(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def _inbound(row: InboundEmailRow) -> Inbound:
+def _inbound(row: Any) -> Inbound:
     return Inbound(
         row.id,
         row.message_id,
@@ -60,7 +64,7 @@ async def store_inbound(
 ) -> tuple[int, bool]:
     """Keep the raw message, once per Message-ID. Returns (row id, True if it was new)."""
     statement = (
-        insert_for(session)(InboundEmailRow)
+        insert_for(session)(INBOUND)
         .values(
             message_id=message_id,
             raw=raw,
@@ -70,27 +74,25 @@ async def store_inbound(
             attempts=0,
         )
         .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(InboundEmailRow.id)
+        .returning(INBOUND.c.id)
     )
     new_id = (await session.execute(statement)).scalar()
     if new_id is not None:
         return int(new_id), True
-    existing = await session.execute(
-        select(InboundEmailRow.id).where(InboundEmailRow.message_id == message_id)
-    )
+    existing = await session.execute(select(INBOUND.c.id).where(INBOUND.c.message_id == message_id))
     return int(existing.scalar_one()), False
 
 
 async def claim_pending(session: AsyncSession, limit: int) -> list[Inbound]:
     """The oldest pending messages, locked for this worker (SKIP LOCKED where the database has it)."""
     query = (
-        select(InboundEmailRow)
-        .where(InboundEmailRow.status == InboundStatus.PENDING.value)
-        .order_by(InboundEmailRow.id)
+        select(INBOUND)
+        .where(INBOUND.c.status == InboundStatus.PENDING.value)
+        .order_by(INBOUND.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [_inbound(row) for row in (await session.execute(query)).scalars()]
+    return [_inbound(row) for row in await session.execute(query)]
 
 
 async def get_inbound(session: AsyncSession, inbound_id: int) -> Inbound | None:
@@ -109,8 +111,8 @@ async def finish_inbound(
     sender_hash: str | None = None,
 ) -> None:
     await session.execute(
-        update(InboundEmailRow)
-        .where(InboundEmailRow.id == inbound_id)
+        update(INBOUND)
+        .where(INBOUND.c.id == inbound_id)
         .values(
             status=status.value,
             reason=reason,
@@ -118,7 +120,7 @@ async def finish_inbound(
             ticket_message_id=ticket_message_id,
             sender_hash=sender_hash,
             handled_at=now,
-            attempts=InboundEmailRow.attempts + 1,
+            attempts=INBOUND.c.attempts + 1,
         )
     )
 
@@ -126,9 +128,9 @@ async def finish_inbound(
 async def count_recent_from(session: AsyncSession, sender_hash: str, since: datetime) -> int:
     """Messages from one sender handled since `since` (the per-sender rate limit)."""
     query = select(func.count()).where(
-        InboundEmailRow.sender_hash == sender_hash,
-        InboundEmailRow.received_at >= since,
-        InboundEmailRow.status != InboundStatus.PENDING.value,
+        INBOUND.c.sender_hash == sender_hash,
+        INBOUND.c.received_at >= since,
+        INBOUND.c.status != InboundStatus.PENDING.value,
     )
     return int((await session.execute(query)).scalar_one())
 
@@ -178,7 +180,7 @@ async def record_mail_id(
     session: AsyncSession, message_id: str, ticket_id: str, direction: str, now: datetime
 ) -> None:
     statement = (
-        insert_for(session)(MailIdRow)
+        insert_for(session)(MAIL_IDS)
         .values(message_id=message_id, ticket_id=ticket_id, direction=direction, created_at=now)
         .on_conflict_do_nothing(index_elements=["message_id"])
     )
@@ -191,7 +193,7 @@ async def tickets_for_mail_ids(session: AsyncSession, message_ids: Iterable[str]
     if not ids:
         return {}
     rows = await session.execute(
-        select(MailIdRow.message_id, MailIdRow.ticket_id).where(MailIdRow.message_id.in_(ids))
+        select(MAIL_IDS.c.message_id, MAIL_IDS.c.ticket_id).where(MAIL_IDS.c.message_id.in_(ids))
     )
     return {message_id: ticket_id for message_id, ticket_id in rows}
 

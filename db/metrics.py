@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.mail import insert_for
 from db.tables import TicketMetricsRow
+
+METRICS = cast(Table, TicketMetricsRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -36,52 +39,45 @@ def _add(counts: dict[str, Any], key: str | None, field: str) -> dict[str, Any]:
     return {**counts, key: bucket}
 
 
+_COUNTERS = ("tickets_created", "tickets_resolved", "tickets_closed", "first_response_count",
+             "first_response_minutes_sum", "resolution_count", "resolution_minutes_sum", "sla_breaches", "escalations",
+             "satisfaction_responses", "satisfaction_sum")
+
+
 async def bump(
     session: AsyncSession, moment: datetime, change: Bump, category: str, priority: str, agent: str | None
 ) -> None:
+    """Add `change` to its hour's row (made on first use), read and written under the row's lock."""
     hour = hour_of(moment)
-    row = (
-        await session.execute(select(TicketMetricsRow).where(TicketMetricsRow.hour == hour).with_for_update())
-    ).scalar()
-    if row is None:
-        row = TicketMetricsRow(
-            hour=hour,
-            tickets_created=0,
-            tickets_resolved=0,
-            tickets_closed=0,
-            first_response_count=0,
-            first_response_minutes_sum=0.0,
-            resolution_count=0,
-            resolution_minutes_sum=0.0,
-            sla_breaches=0,
-            escalations=0,
-            satisfaction_responses=0,
-            satisfaction_sum=0,
-            by_category={},
-            by_priority={},
-            by_agent={},
-        )
-        session.add(row)
-    row.tickets_created += change.created
-    row.tickets_resolved += change.resolved
-    row.tickets_closed += change.closed
-    row.sla_breaches += change.breaches
-    row.escalations += change.escalations
+    locked = select(METRICS).where(METRICS.c.hour == hour).with_for_update()
+    found = (await session.execute(locked)).mappings().first()
+    if found is None:  # the hour's first change: make its row, unless another transaction just did
+        empty = {**{name: 0 for name in _COUNTERS}, "by_category": {}, "by_priority": {}, "by_agent": {}}
+        await session.execute(insert_for(session)(METRICS).values(hour=hour, **empty)
+                              .on_conflict_do_nothing(index_elements=["hour"]))
+        found = (await session.execute(locked)).mappings().one()
+    row: dict[str, Any] = dict(found)
+    row["tickets_created"] += change.created
+    row["tickets_resolved"] += change.resolved
+    row["tickets_closed"] += change.closed
+    row["sla_breaches"] += change.breaches
+    row["escalations"] += change.escalations
     if change.first_response_minutes is not None:
-        row.first_response_count += 1
-        row.first_response_minutes_sum += change.first_response_minutes
+        row["first_response_count"] += 1
+        row["first_response_minutes_sum"] += change.first_response_minutes
     if change.resolution_minutes is not None:
-        row.resolution_count += 1
-        row.resolution_minutes_sum += change.resolution_minutes
+        row["resolution_count"] += 1
+        row["resolution_minutes_sum"] += change.resolution_minutes
     if change.rating is not None:
-        row.satisfaction_responses += 1
-        row.satisfaction_sum += change.rating
+        row["satisfaction_responses"] += 1
+        row["satisfaction_sum"] += change.rating
     for field in ("created", "resolved", "closed", "breaches", "escalations"):
         if getattr(change, field):
-            row.by_category = _add(row.by_category, category, field)
-            row.by_priority = _add(row.by_priority, priority, field)
-            row.by_agent = _add(row.by_agent, agent, field)
-    await session.flush()
+            row["by_category"] = _add(row["by_category"], category, field)
+            row["by_priority"] = _add(row["by_priority"], priority, field)
+            row["by_agent"] = _add(row["by_agent"], agent, field)
+    values = {name: row[name] for name in (*_COUNTERS, "by_category", "by_priority", "by_agent")}
+    await session.execute(update(METRICS).where(METRICS.c.hour == hour).values(**values))
 
 
 async def metrics_between(session: AsyncSession, start: datetime, end: datetime) -> list[TicketMetricsRow]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.tables import OutboxRow
 
 LEASE = timedelta(minutes=2)
+OUTBOX = cast(Table, OutboxRow.__table__)  # every effect passes here: the table directly (see db.tickets)
 
 
 @dataclass(frozen=True)
@@ -27,18 +28,9 @@ class OutboxItem:
 async def enqueue(
     session: AsyncSession, kind: str, payload: dict[str, Any], now: datetime, ticket_id: str | None = None
 ) -> int:
-    row = OutboxRow(
-        kind=kind,
-        ticket_id=ticket_id,
-        payload=payload,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(row)
-    await session.flush()
-    return row.id
+    statement = insert(OUTBOX).values(kind=kind, ticket_id=ticket_id, payload=payload, status="pending", attempts=0,
+                                      next_attempt_at=now, created_at=now).returning(OUTBOX.c.id)
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def claim_due(
@@ -48,16 +40,16 @@ async def claim_due(
     they are not due again for `lease`, so another worker leaves them alone while this one delivers them. A
     worker that dies mid-delivery leaves them to be tried again when the lease ends."""
     query = (
-        select(OutboxRow)
-        .where(OutboxRow.status == "pending", OutboxRow.kind.in_(kinds), OutboxRow.next_attempt_at <= now)
-        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        select(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.ticket_id, OUTBOX.c.payload, OUTBOX.c.attempts, OUTBOX.c.created_at)
+        .where(OUTBOX.c.status == "pending", OUTBOX.c.kind.in_(kinds), OUTBOX.c.next_attempt_at <= now)
+        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = list((await session.execute(query)).scalars())
-    for row in rows:
-        row.next_attempt_at = now + lease
-    await session.flush()
+    rows = list(await session.execute(query))
+    if rows:
+        await session.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows]))
+                              .values(next_attempt_at=now + lease))
     return [OutboxItem(r.id, r.kind, r.ticket_id, dict(r.payload), r.attempts, r.created_at) for r in rows]
 
 
@@ -67,31 +59,31 @@ async def set_payload(session: AsyncSession, item_id: int, payload: dict[str, An
 
 async def mark_sent(session: AsyncSession, item_id: int, now: datetime, result: dict[str, Any]) -> None:
     await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == item_id)
-        .values(status="sent", sent_at=now, result=result, attempts=OutboxRow.attempts + 1, last_error=None)
+        update(OUTBOX)
+        .where(OUTBOX.c.id == item_id)
+        .values(status="sent", sent_at=now, result=result, attempts=OUTBOX.c.attempts + 1, last_error=None)
     )
 
 
 async def mark_retry(session: AsyncSession, item_id: int, error: str, next_attempt_at: datetime) -> None:
     await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == item_id)
-        .values(attempts=OutboxRow.attempts + 1, last_error=error[:2000], next_attempt_at=next_attempt_at)
+        update(OUTBOX)
+        .where(OUTBOX.c.id == item_id)
+        .values(attempts=OUTBOX.c.attempts + 1, last_error=error[:2000], next_attempt_at=next_attempt_at)
     )
 
 
 async def postpone(session: AsyncSession, item_id: int, until: datetime) -> None:
     """Later, without counting an attempt (e.g. a channel's pace)."""
-    await session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(next_attempt_at=until))
+    await session.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(next_attempt_at=until))
 
 
 async def mark_dead(session: AsyncSession, item_id: int, error: str) -> None:
     """Given up on: kept with its error for a person to look at (`outbox list`), never deleted."""
     await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == item_id)
-        .values(status="dead", attempts=OutboxRow.attempts + 1, last_error=error[:2000])
+        update(OUTBOX)
+        .where(OUTBOX.c.id == item_id)
+        .values(status="dead", attempts=OUTBOX.c.attempts + 1, last_error=error[:2000])
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.mail import insert_for
 from db.tables import AppSettingRow, EscalationAckRow, SlaFiringRow, SmsSentRow, TicketRow
+from db.tickets import TICKETS
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[str]:
@@ -31,12 +32,12 @@ async def set_state(session: AsyncSession, ticket_id: str, state: dict[str, Any]
         values["sla_first_response_due"] = first_due
     if resolution_due is not None:
         values["sla_resolution_due"] = resolution_due
-    await session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(**values))
+    await session.execute(update(TICKETS).where(TICKETS.c.id == ticket_id).values(**values))
 
 
 async def get_state(session: AsyncSession, ticket_id: str) -> tuple[dict[str, Any] | None, datetime | None]:
-    row = (await session.execute(select(TicketRow.sla_state, TicketRow.sla_next_at)
-                                 .where(TicketRow.id == ticket_id))).one_or_none()
+    row = (await session.execute(select(TICKETS.c.sla_state, TICKETS.c.sla_next_at)
+                                 .where(TICKETS.c.id == ticket_id))).one_or_none()
     return (None, None) if row is None else (row[0], row[1])
 
 

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import NotFound
@@ -38,11 +39,25 @@ from ticketing.routing import AgentLoad
 
 OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.WAITING_INTERNAL)
 
+# The hot paths (a ticket read, written, a message appended) use the tables directly, not the ORM's unit of
+# work: an ORM-enabled statement costs two to three times a plain one, and every mail and Slack call makes
+# several. Rows come back as mappings; `_row` gives them the attribute names the converters below read.
+TICKETS = cast(Table, TicketRow.__table__)
+MESSAGES = cast(Table, MessageRow.__table__)
+CUSTOMERS = cast(Table, CustomerRow.__table__)
+
+
+def _row(mapping: Any) -> SimpleNamespace:
+    values = dict(mapping)
+    if "metadata" in values:
+        values["metadata_"] = values.pop("metadata")
+    return SimpleNamespace(**values)
+
 
 # -- customers ---------------------------------------------------------------------------------------------
 
 
-def _customer(row: CustomerRow, previous: int = 0, satisfaction: float | None = None) -> Customer:
+def _customer(row: CustomerRow | SimpleNamespace, previous: int = 0, satisfaction: float | None = None) -> Customer:
     return Customer(
         id=row.id,
         email=row.email,
@@ -70,22 +85,24 @@ async def customer_history(session: AsyncSession, customer_id: str) -> tuple[int
 
 def _with_history(condition: Any) -> Any:
     """The customer row with its history (tickets opened, average rating) in one statement."""
-    mine = TicketRow.user_id == CustomerRow.id
-    count = select(func.count(TicketRow.id)).where(mine).correlate(CustomerRow).scalar_subquery()
-    average = select(func.avg(TicketRow.satisfaction_rating)).where(mine).correlate(CustomerRow).scalar_subquery()
-    return select(CustomerRow, count, average).where(condition)
+    mine = TICKETS.c.user_id == CUSTOMERS.c.id
+    count = select(func.count(TICKETS.c.id)).where(mine).correlate(CUSTOMERS).scalar_subquery().label("n")
+    average = (select(func.avg(TICKETS.c.satisfaction_rating)).where(mine).correlate(CUSTOMERS)
+               .scalar_subquery().label("rating"))
+    return select(CUSTOMERS, count, average).where(condition)
 
 
 async def _customer_where(session: AsyncSession, condition: Any) -> Customer | None:
-    found = (await session.execute(_with_history(condition))).first()
+    found = (await session.execute(_with_history(condition))).mappings().first()
     if found is None:
         return None
-    row, count, average = found
-    return _customer(row, int(count), float(average) if average is not None else None)
+    values = dict(found)
+    count, average = values.pop("n"), values.pop("rating")
+    return _customer(_row(values), int(count), float(average) if average is not None else None)
 
 
 async def find_customer_by_email(session: AsyncSession, email: str) -> Customer | None:
-    return await _customer_where(session, CustomerRow.email == email.lower())
+    return await _customer_where(session, CUSTOMERS.c.email == email.lower())
 
 
 async def save_customer(session: AsyncSession, customer: Customer, now: datetime) -> Customer:
@@ -127,7 +144,7 @@ async def mark_undeliverable(session: AsyncSession, email: str, reason: str) -> 
 
 
 async def is_undeliverable(session: AsyncSession, email: str) -> bool:
-    flag = await session.execute(select(CustomerRow.undeliverable).where(CustomerRow.email == email.lower()))
+    flag = await session.execute(select(CUSTOMERS.c.undeliverable).where(CUSTOMERS.c.email == email.lower()))
     return bool(flag.scalar())
 
 
@@ -176,8 +193,8 @@ def _ticket_columns(ticket: Ticket) -> dict[str, Any]:
     )
 
 
-def _message_row(ticket_id: str, seq: int, message: Message) -> MessageRow:
-    return MessageRow(
+def _message_values(ticket_id: str, seq: int, message: Message) -> dict[str, Any]:
+    return dict(
         id=message.id,
         ticket_id=ticket_id,
         seq=seq,
@@ -191,7 +208,7 @@ def _message_row(ticket_id: str, seq: int, message: Message) -> MessageRow:
     )
 
 
-def _message(row: MessageRow) -> Message:
+def _message(row: MessageRow | SimpleNamespace) -> Message:
     return Message(
         id=row.id,
         author=Author(row.type),
@@ -216,7 +233,7 @@ def _classification(data: dict[str, Any]) -> Classification:
 
 
 def _ticket(
-    row: TicketRow, customer: Customer, messages: Sequence[Message], related: Sequence[str]
+    row: TicketRow | SimpleNamespace, customer: Customer, messages: Sequence[Message], related: Sequence[str]
 ) -> Ticket:
     meta = dict(row.metadata_)
     return Ticket(
@@ -265,36 +282,41 @@ def _ticket(
 
 
 async def ticket_exists(session: AsyncSession, ticket_id: str) -> bool:
-    return (await session.execute(select(TicketRow.id).where(TicketRow.id == ticket_id))).scalar() is not None
+    return (await session.execute(select(TICKETS.c.id).where(TICKETS.c.id == ticket_id))).scalar() is not None
+
+
+def _ticket_values(ticket: Ticket) -> dict[str, Any]:
+    values = _ticket_columns(ticket)
+    values["metadata"] = values.pop("metadata_")
+    return values
+
+
+async def _append_messages(session: AsyncSession, ticket_id: str, messages: Sequence[Message], first_seq: int) -> None:
+    if messages:
+        await session.execute(insert(MESSAGES), [_message_values(ticket_id, seq, m)
+                                                 for seq, m in enumerate(messages, start=first_seq)])
 
 
 async def insert_ticket(session: AsyncSession, ticket: Ticket) -> None:
-    session.add(TicketRow(id=ticket.id, **_ticket_columns(ticket)))
-    await session.flush()
-    session.add_all(_message_row(ticket.id, seq, m) for seq, m in enumerate(ticket.messages, start=1))
-    await session.flush()
+    await session.execute(insert(TICKETS).values(id=ticket.id, **_ticket_values(ticket)))
+    await _append_messages(session, ticket.id, ticket.messages, 1)
 
 
 async def update_ticket(session: AsyncSession, ticket: Ticket, stored: int | None = None) -> None:
     """Write the ticket's fields and append the messages the store does not have yet (`stored`, when the caller
     read the ticket in this transaction and knows how many it had; counted otherwise)."""
-    row = await session.get(TicketRow, ticket.id)
-    if row is None:
+    result = await session.execute(update(TICKETS).where(TICKETS.c.id == ticket.id).values(**_ticket_values(ticket)))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound(f"no ticket {ticket.id}")
-    for name, value in _ticket_columns(ticket).items():
-        setattr(row, name, value)
     if stored is None:
         stored = (
-            await session.execute(select(func.count()).where(MessageRow.ticket_id == ticket.id))
+            await session.execute(select(func.count()).where(MESSAGES.c.ticket_id == ticket.id))
         ).scalar_one()
-    session.add_all(
-        _message_row(ticket.id, seq, m) for seq, m in enumerate(ticket.messages[stored:], start=stored + 1)
-    )
-    await session.flush()
+    await _append_messages(session, ticket.id, ticket.messages[stored:], stored + 1)
 
 
 async def _customer_by_id(session: AsyncSession, customer_id: str) -> Customer:
-    found = await _customer_where(session, CustomerRow.id == customer_id)
+    found = await _customer_where(session, CUSTOMERS.c.id == customer_id)
     if found is None:
         raise NotFound(f"no customer {customer_id}")
     return found
@@ -302,19 +324,20 @@ async def _customer_by_id(session: AsyncSession, customer_id: str) -> Customer:
 
 async def find_ticket(session: AsyncSession, ticket_id: str, for_update: bool = False) -> Ticket | None:
     """The whole ticket with its messages; `for_update` locks its row where the database can."""
-    query = select(TicketRow).where(TicketRow.id == ticket_id)
-    row = (await session.execute(query.with_for_update() if for_update else query)).scalar()
-    if row is None:
+    query = select(TICKETS).where(TICKETS.c.id == ticket_id)
+    found = (await session.execute(query.with_for_update() if for_update else query)).mappings().first()
+    if found is None:
         return None
+    row = _row(found)
     messages = (
         await session.execute(
-            select(MessageRow).where(MessageRow.ticket_id == ticket_id).order_by(MessageRow.seq)
+            select(MESSAGES).where(MESSAGES.c.ticket_id == ticket_id).order_by(MESSAGES.c.seq)
         )
-    ).scalars()
+    ).mappings()
     return _ticket(
         row,
         await _customer_by_id(session, row.user_id),
-        [_message(m) for m in messages],
+        [_message(_row(m)) for m in messages],
         await related_ids(session, ticket_id),
     )
 
@@ -407,5 +430,6 @@ async def link_tickets(session: AsyncSession, a: str, b: str, kind: str, now: da
 
 
 async def related_ids(session: AsyncSession, ticket_id: str) -> list[str]:
-    rows = await session.execute(select(TicketLinkRow.related_id).where(TicketLinkRow.ticket_id == ticket_id))
+    links = TicketLinkRow.__table__
+    rows = await session.execute(select(links.c.related_id).where(links.c.ticket_id == ticket_id))
     return list(rows.scalars())
