@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.tables import OutboxRow
 
 LEASE = timedelta(minutes=2)
+PATIENCE = timedelta(seconds=30)
 OUTBOX = cast(Table, OutboxRow.__table__)  # every effect passes here: the table directly (see db.tickets)
 
 
@@ -34,15 +35,24 @@ async def enqueue(
 
 
 async def claim_due(
-    session: AsyncSession, kinds: tuple[str, ...], now: datetime, limit: int, lease: timedelta = LEASE
+    session: AsyncSession, kinds: tuple[str, ...], now: datetime, limit: int, lease: timedelta = LEASE,
+    first_ops: tuple[str, ...] = (), patience: timedelta = PATIENCE,
 ) -> list[OutboxItem]:
     """Due items of these kinds, oldest first, locked for this worker (SKIP LOCKED on PostgreSQL) and leased:
     they are not due again for `lease`, so another worker leaves them alone while this one delivers them. A
-    worker that dies mid-delivery leaves them to be tried again when the lease ends."""
+    worker that dies mid-delivery leaves them to be tried again when the lease ends.
+
+    Items whose payload's "op" is in `first_ops` go before the others (the Slack poster puts cards first: a new
+    ticket's card matters more than thread chatter during a burst); an item due for longer than `patience` goes
+    first too, so nothing waits behind a long run of preferred items."""
+    order: list[Any] = [OUTBOX.c.next_attempt_at, OUTBOX.c.id]
+    if first_ops:
+        preferred = or_(OUTBOX.c.payload["op"].as_string().in_(first_ops), OUTBOX.c.next_attempt_at <= now - patience)
+        order.insert(0, case((preferred, 0), else_=1))
     query = (
         select(OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.ticket_id, OUTBOX.c.payload, OUTBOX.c.attempts, OUTBOX.c.created_at)
         .where(OUTBOX.c.status == "pending", OUTBOX.c.kind.in_(kinds), OUTBOX.c.next_attempt_at <= now)
-        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+        .order_by(*order)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

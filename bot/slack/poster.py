@@ -60,6 +60,7 @@ class SlackPoster(Worker):
         self.delivered = 0
         self._last_post: dict[str, float] = {}
         self._threads: dict[str, tuple[str, str]] = {}  # ticket -> its card's (channel, ts); never changes once set
+        self._posted: dict[str, tuple[str, str]] = {}  # cards just posted, saved with their row's "sent"
 
     async def run(self) -> None:
         while not self.stopping:
@@ -72,10 +73,11 @@ class SlackPoster(Worker):
                 await self.idle(1.0)
 
     async def deliver_due(self, limit: int = 50) -> int:
-        """Deliver what is due: each ticket's rows in order (its card before its thread messages), different
-        tickets' rows side by side, at most CONCURRENCY calls to Slack at once."""
+        """Deliver what is due, cards first (a burst's new tickets show up before the chatter in older threads):
+        each ticket's rows in order (its card before its thread messages), different tickets' rows side by side,
+        at most CONCURRENCY calls to Slack at once."""
         async with self.desk.db.transaction() as session:
-            claimed = await outbox.claim_due(session, ("slack",), self.desk.clock.now(), limit)
+            claimed = await outbox.claim_due(session, ("slack",), self.desk.clock.now(), limit, first_ops=("card",))
             items = await self._coalesce_cards(session, claimed)
         by_ticket: dict[str, list[OutboxItem]] = {}
         for item in items:
@@ -131,8 +133,13 @@ class SlackPoster(Worker):
         except (OSError, TimeoutError) as error:
             await self._later(item, f"slack unreachable: {type(error).__name__}")
         else:
+            posted = self._posted.pop(item.ticket_id, None) if item.ticket_id else None
             async with self.desk.db.transaction() as session:
+                if posted is not None and item.ticket_id is not None:  # the new card's place, with its row's "sent"
+                    await slack_store.save_thread(session, item.ticket_id, *posted, self.desk.clock.now())
                 await outbox.mark_sent(session, item.id, self.desk.clock.now(), result)
+            if posted is not None and item.ticket_id is not None:
+                self._remember_thread(item.ticket_id, posted)
             self.delivered += 1
 
     async def _later(self, item: OutboxItem, error: str, seconds: float | None = None) -> None:
@@ -191,9 +198,7 @@ class SlackPoster(Worker):
                                     blocks=[b.to_dict() for b in blocks])
         channel = self.channel_for(ticket)
         answer = await self.post(channel, text, blocks)
-        async with self.desk.db.transaction() as session:
-            await slack_store.save_thread(session, ticket.id, answer["channel"], answer["ts"], self.desk.clock.now())
-        self._remember_thread(ticket.id, (answer["channel"], answer["ts"]))
+        self._posted[ticket.id] = (answer["channel"], answer["ts"])  # saved by `deliver` with the row's "sent"
         return answer
 
     def channel_for(self, ticket: Ticket) -> str:

@@ -189,3 +189,17 @@ async def test_the_store_refuses_a_naive_datetime(database: Database) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         async with database.transaction() as session:
             await outbox.enqueue(session, "email", {}, datetime(2026, 1, 1))
+
+
+async def test_preferred_operations_are_claimed_first_but_nothing_waits_past_its_patience(database: Database) -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    async with database.transaction() as session:
+        old = await outbox.enqueue(session, "slack", {"op": "thread", "ticket_id": "A"}, now - timedelta(minutes=5))
+        chatter = await outbox.enqueue(session, "slack", {"op": "thread", "ticket_id": "B"}, now - timedelta(seconds=5))
+        card = await outbox.enqueue(session, "slack", {"op": "card", "ticket_id": "C"}, now - timedelta(seconds=1))
+    async with database.transaction() as session:
+        claimed = await outbox.claim_due(session, ("slack",), now, 10, first_ops=("card",),
+                                         patience=timedelta(seconds=30))
+    assert [item.id for item in claimed] == [old, card, chatter]  # the long-waiting row, then the card
+    async with database.transaction() as session:
+        assert await outbox.claim_due(session, ("slack",), now, 10) == []  # all three are leased now
