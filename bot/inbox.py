@@ -24,7 +24,7 @@ from db import tickets as ticket_store
 from db.mail import Inbound, InboundStatus
 from ticketing.create import NewTicket
 from ticketing.lifecycle import add_customer_reply, add_note
-from ticketing.model import Attachment, Author, Message, Source, Status, Ticket, Visibility
+from ticketing.model import Attachment, Author, Classification, Message, Source, Status, Ticket, Visibility
 from ticketing.threading import ThreadAction, ThreadDecision, decide_thread, ticket_ids_in_subject
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,21 @@ IGNORED_NOISE = {
     NoiseKind.OWN_MESSAGE: "loop: carries one of our own Message-IDs",
 }
 BATCH_SECONDS = 0.05  # the longest a batch of inbound messages holds the write lock (beyond one message)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What can be worked out about a pending message without the write lock: its parse (or why it has none),
+    and for a message that looks like a new ticket, the classifier's answer (possibly a model's, over the
+    network: never asked while the store's write lock is held)."""
+
+    parsed: ParsedEmail | None
+    error: EmailParseError | None = None
+    classification: Classification | None = None
+
+
+PREPARED_KEPT = 500  # prepared messages kept between batches (each is handled, and dropped, soon after)
+MODEL_CALLS = 4  # classifier calls in flight at once while preparing
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,7 @@ class Inbox(Worker):
         super().__init__()
         self.desk = desk
         self.handled = 0
+        self._prepared: dict[int, Prepared] = {}
         self._to_store: list[tuple[str, bytes, str, asyncio.Future[int]]] = []
         self._storing: asyncio.Task[None] | None = None
 
@@ -144,44 +160,94 @@ class Inbox(Worker):
         """
         if self.stopping:
             return 0
+        await self.prepare(batch)
         done = 0
         async with self.desk.db.transaction() as session:
             claimed = await mail_store.claim_pending(session, batch)
             deadline = time.monotonic() + BATCH_SECONDS
             for inbound in claimed:
-                outcome = await self._handle_one(session, inbound)
+                outcome = await self._handle_one(session, inbound, self._prepared.get(inbound.id))
                 await mail_store.finish_inbound(session, inbound.id, outcome.status, self.desk.clock.now(),
                                                 outcome.reason, outcome.ticket_id, outcome.message_id,
                                                 outcome.sender_hash)
                 done += 1
                 if time.monotonic() >= deadline:
                     break
+        for inbound in claimed[:done]:
+            self._prepared.pop(inbound.id, None)
         if done:
             self.desk.outbox_written()
         self.handled += done
         return done
 
-    async def _handle_one(self, session: AsyncSession, inbound: Inbound) -> Outcome:
+    async def prepare(self, batch: int) -> None:
+        """Before the batch's transaction, with no lock held: parse the next pending messages, and ask the
+        classifier about the ones that look like new tickets (no ticket tag, no reference we know, not noise).
+        A guess that turns out wrong costs nothing but time: the transaction classifies what it must itself."""
+        async with self.desk.db.sessions() as session:
+            pending = await mail_store.peek_pending(session, batch, exclude=list(self._prepared))
+            ask: list[tuple[int, ParsedEmail]] = []
+            for inbound_id, raw in pending:
+                try:
+                    parsed = parse_email(raw, attachment_cap=self.desk.settings.attachment_cap_bytes)
+                except EmailParseError as error:
+                    self._keep(inbound_id, Prepared(None, error))
+                    continue
+                self._keep(inbound_id, Prepared(parsed))
+                if self.desk.classifier is not None and await self._looks_new(session, parsed):
+                    ask.append((inbound_id, parsed))
+        gate = asyncio.Semaphore(MODEL_CALLS)
+
+        async def classify(inbound_id: int, parsed: ParsedEmail) -> None:
+            async with gate:
+                found = await self.desk.classify(parsed.subject or "(no subject)", parsed.new_text)
+            self._keep(inbound_id, Prepared(parsed, classification=found))
+
+        results = await asyncio.gather(*(classify(i, p) for i, p in ask), return_exceptions=True)
+        for failure in (r for r in results if isinstance(r, BaseException)):
+            log.warning("classifying ahead of the batch failed (%s); the batch will classify itself", failure)
+
+    def _keep(self, inbound_id: int, prepared: Prepared) -> None:
+        if inbound_id not in self._prepared and len(self._prepared) >= PREPARED_KEPT:
+            del self._prepared[next(iter(self._prepared))]
+        self._prepared[inbound_id] = prepared
+
+    async def _looks_new(self, session: AsyncSession, parsed: ParsedEmail) -> bool:
+        if parsed.from_address is None or ticket_ids_in_subject(parsed.subject):
+            return False
+        noise = classify_noise(parsed, own_addresses=self.desk.settings.support_address,
+                               own_message_id_domain=self.desk.settings.own_domain)
+        if noise is not NoiseKind.NONE:
+            return False
+        return not await mail_store.tickets_for_mail_ids(session, [*parsed.in_reply_to, *parsed.references])
+
+    async def _handle_one(self, session: AsyncSession, inbound: Inbound, prepared: Prepared | None = None) -> Outcome:
         try:
             async with session.begin_nested():
-                return await self.handle(session, inbound)
+                return await self.handle(session, inbound, prepared)
         except Exception as error:
             if not session.in_transaction():
                 raise  # the connection itself is gone: the whole batch rolls back and is retried
             log.exception("inbound message %s failed; quarantining it", inbound.id)
             return Outcome(InboundStatus.QUARANTINED, f"{type(error).__name__}: {error}")
 
-    async def handle(self, session: AsyncSession, inbound: Inbound) -> Outcome:
-        try:
-            parsed = parse_email(inbound.raw, attachment_cap=self.desk.settings.attachment_cap_bytes)
-        except EmailParseError as error:
-            return Outcome(InboundStatus.QUARANTINED, f"unreadable: {error}")
+    async def handle(self, session: AsyncSession, inbound: Inbound, prepared: Prepared | None = None) -> Outcome:
+        if prepared is None:
+            try:
+                prepared = Prepared(parse_email(inbound.raw, attachment_cap=self.desk.settings.attachment_cap_bytes))
+            except EmailParseError as error:
+                prepared = Prepared(None, error)
+        parsed = prepared.parsed
+        if parsed is None:
+            return Outcome(InboundStatus.QUARANTINED, f"unreadable: {prepared.error}")
         if parsed.from_address is None:
             return Outcome(InboundStatus.QUARANTINED, "no usable From address; nobody to answer")
         hashed = sender_hash(parsed.from_address)
-        return replace(await self._decide(session, inbound, parsed, hashed), sender_hash=hashed)
+        outcome = await self._decide(session, inbound, parsed, hashed, prepared.classification)
+        return replace(outcome, sender_hash=hashed)
 
-    async def _decide(self, session: AsyncSession, inbound: Inbound, parsed: ParsedEmail, hashed: str) -> Outcome:
+    async def _decide(self, session: AsyncSession, inbound: Inbound, parsed: ParsedEmail, hashed: str,
+                      classification: Classification | None = None) -> Outcome:
         settings = self.desk.settings
         noise = classify_noise(parsed, own_addresses=settings.support_address,
                                own_message_id_domain=settings.own_domain)
@@ -199,7 +265,7 @@ class Inbox(Worker):
         await self._keep_attachments(session, parsed)
         if decision.action is ThreadAction.APPEND and found is not None:
             return await self._append(session, parsed, found)
-        return await self._open(session, parsed, decision)
+        return await self._open(session, parsed, decision, classification)
 
     async def thread(self, session: AsyncSession, parsed: ParsedEmail) -> tuple[ThreadDecision, Ticket | None]:
         """Subject tag first; then In-Reply-To and every References id against every mail we stored or sent."""
@@ -237,13 +303,16 @@ class Inbox(Worker):
         await self.desk.enqueue_slack(session, "card", ticket.id)
         return Outcome(InboundStatus.PROCESSED, f"reply to {ticket.id}", ticket.id, message.id)
 
-    async def _open(self, session: AsyncSession, parsed: ParsedEmail, decision: ThreadDecision) -> Outcome:
+    async def _open(self, session: AsyncSession, parsed: ParsedEmail, decision: ThreadDecision,
+                    classification: Classification | None = None) -> Outcome:
         desk, sender = self.desk, parsed.from_address or ""
         customer = await ticket_store.ensure_customer(session, sender, parsed.from_name, desk.clock.now())
         message = self._message(parsed)
         request = NewTicket(customer, parsed.subject or "(no subject)", message.body, Source.EMAIL,
                             message.attachments, message_id=message.id)
-        created = await desk.create(session, request, await desk.classify(request.subject, request.description))
+        if classification is None:  # not worked out ahead (see `prepare`): patterns, then the model, here
+            classification = await desk.classify(request.subject, request.description)
+        created = await desk.create(session, request, classification)
         ticket = created.ticket
         await self._remember(session, parsed, ticket)
         if decision.action is ThreadAction.NEW_LINKED and decision.ticket_id:

@@ -95,6 +95,17 @@ async def claim_pending(session: AsyncSession, limit: int) -> list[Inbound]:
     return [_inbound(row) for row in await session.execute(query)]
 
 
+async def peek_pending(
+    session: AsyncSession, limit: int, exclude: Sequence[int] = ()
+) -> list[tuple[int, bytes]]:
+    """(id, raw) of the oldest pending messages, without locking them (to prepare them before claiming)."""
+    query = select(INBOUND.c.id, INBOUND.c.raw).where(INBOUND.c.status == InboundStatus.PENDING.value)
+    if exclude:
+        query = query.where(INBOUND.c.id.not_in(list(exclude)))
+    rows = await session.execute(query.order_by(INBOUND.c.id).limit(limit))
+    return [(int(row_id), bytes(raw)) for row_id, raw in rows]
+
+
 async def get_inbound(session: AsyncSession, inbound_id: int) -> Inbound | None:
     row = await session.get(InboundEmailRow, inbound_id)
     return None if row is None else _inbound(row)

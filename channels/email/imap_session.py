@@ -141,6 +141,11 @@ class ImapSession:
         imap.idle()
         deadline = time.monotonic() + seconds
         responses: list[Any] = []
+        # Mail that arrived as IDLE began is announced together with "+ idling": imaplib files an EXISTS before
+        # it with the command's untagged responses, and reads one after it into its buffer, where idle_check's
+        # poll of the socket cannot see it (it would wait out its whole timeout). Either way: news now.
+        if self.take_new_mail_signal() or self._buffered():
+            responses.append((b"EXISTS", b"announced as IDLE began"))
         early_empty = 0
         while not responses and not stop.is_set():
             wait = min(deadline - time.monotonic(), _IDLE_SLICE)
@@ -154,6 +159,21 @@ class ImapSession:
                 raise ConnectionError("IMAP server closed the connection during IDLE")
         imap.idle_done()
         return responses
+
+    def _buffered(self) -> bool:
+        """Whether server output already sits in imaplib's read buffer (checked without blocking)."""
+        reader = getattr(self._imap._imap, "file", None)
+        if reader is None:
+            return False
+        sock = self._imap.socket()
+        timeout = sock.gettimeout()
+        sock.setblocking(False)
+        try:
+            return bool(reader.peek(1))
+        except (OSError, ValueError):
+            return False
+        finally:
+            sock.settimeout(timeout)
 
     def logout(self) -> None:
         client, self._client = self._client, None

@@ -3,6 +3,7 @@ that fails is rolled back alone (nothing it wrote survives) and quarantined with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -79,3 +80,25 @@ async def test_a_batch_handles_at_most_its_size_and_leaves_the_rest_pending(desk
         counts = await mail_store.count_by_status(session)
     assert counts == {"processed": 2, "pending": 3}
     assert await inbox.drain(batch=10) == 3
+
+
+async def test_the_classifier_is_asked_before_the_batch_takes_the_write_lock(desk: Desk) -> None:
+    """A model may take seconds to answer; meanwhile mail must still be committed (and SMTP answer 250)."""
+    release, asked = asyncio.Event(), asyncio.Event()
+
+    async def thinking(subject: str, _description: str) -> Classification | None:
+        asked.set()
+        await release.wait()
+        return None
+
+    desk.classifier = thinking
+    inbox = Inbox(desk)
+    first = await inbox.store(mail("ann@example.com", "A question about our account", 21), "test")
+    draining = asyncio.create_task(inbox.drain())
+    await asyncio.wait_for(asked.wait(), 5)
+    await asyncio.wait_for(inbox.store(mail("bob@example.com", "Something else", 22), "test"), 5)
+    release.set()
+    assert await asyncio.wait_for(draining, 10) == 2
+    async with desk.db.sessions() as session:
+        handled = await mail_store.get_inbound(session, first)
+    assert handled is not None and handled.status is InboundStatus.PROCESSED and handled.ticket_id
