@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,15 +19,24 @@ from tests.bot.test_email_flow import a_mail, eventually, send
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
 
 
-@pytest.fixture
-async def paced_desk(tmp_path: Path, support_yml: Path, slack_api: SlackApi) -> AsyncIterator[Running]:
+@contextlib.asynccontextmanager
+async def desk_with_pace(tmp_path: Path, support_yml: Path, slack_api: SlackApi, interval: float
+                         ) -> AsyncIterator[Running]:
     settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
                         support_config=support_yml, smtp_listen_port=0, http_port=0,
                         slack_bot_token=slack_api.token, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=slack_api.url, slack_channel_interval=1.0)
+                        slack_api_url=slack_api.url, slack_channel_interval=interval)
     running = await start(settings, say=lambda _line: None)
-    yield running
-    await running.stop()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def paced_desk(tmp_path: Path, support_yml: Path, slack_api: SlackApi) -> AsyncIterator[Running]:
+    async with desk_with_pace(tmp_path, support_yml, slack_api, 1.0) as running:
+        yield running
 
 
 async def test_posts_to_one_channel_are_a_second_apart_and_another_channel_is_not_held_up(
@@ -59,13 +69,8 @@ async def test_posts_to_one_channel_are_a_second_apart_and_another_channel_is_no
 
 @pytest.fixture
 async def unpaced_desk(tmp_path: Path, support_yml: Path, slack_api: SlackApi) -> AsyncIterator[Running]:
-    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
-                        support_config=support_yml, smtp_listen_port=0, http_port=0,
-                        slack_bot_token=slack_api.token, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=slack_api.url, slack_channel_interval=0.0)
-    running = await start(settings, say=lambda _line: None)
-    yield running
-    await running.stop()
+    async with desk_with_pace(tmp_path, support_yml, slack_api, 0.0) as running:
+        yield running
 
 
 async def test_card_refreshes_queued_together_become_one_chat_update(

@@ -14,32 +14,38 @@ from db.session import open_database
 from db.sqlite_inline import InlineConnection
 
 
+class Turns:
+    """Counts the event loop's turns given to another task."""
+
+    def __init__(self, pause: float) -> None:
+        self.count = 0
+        self.task = asyncio.create_task(self._run(pause))
+
+    async def _run(self, pause: float) -> None:
+        while True:
+            self.count += 1
+            await asyncio.sleep(pause)
+
+
 async def test_a_write_waits_for_another_connections_lock_without_blocking_the_loop(tmp_path: Path) -> None:
     path = tmp_path / "desk.db"
     database = open_database(f"sqlite+aiosqlite:///{path}")
     await upgrade(database)
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another process holding the write lock, as the CLI might
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.01)
 
     async def write() -> None:
         async with database.transaction() as session:
             await session.execute(text("INSERT INTO app_settings (key, value) VALUES ('k', 'v')"))
 
-    counting = asyncio.create_task(ticker())
+    turns = Turns(0.01)
     writing = asyncio.create_task(write())
     await asyncio.sleep(0.3)
     assert not writing.done()  # still waiting for the lock ...
-    assert ticks >= 10  # ... while the loop went on running other work
+    assert turns.count >= 10  # ... while the loop went on running other work
     other.execute("COMMIT")
     await asyncio.wait_for(writing, 5)
-    counting.cancel()
+    turns.task.cancel()
     async with database.sessions() as session:
         assert (await session.execute(text("SELECT value FROM app_settings WHERE key = 'k'"))).scalar() == "v"
     other.close()
@@ -67,22 +73,13 @@ async def test_a_lock_held_past_the_busy_time_raises_sqlites_own_error(tmp_path:
 async def test_a_long_run_of_statements_lets_other_tasks_run_in_between(tmp_path: Path) -> None:
     database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}")
     await upgrade(database)
-    turns = 0
-
-    async def other_task() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    other = asyncio.create_task(other_task())
+    turns = Turns(0)
     await asyncio.sleep(0)
-    turns = 0
     async with database.transaction() as session:  # each statement finishes at once, without suspending
-        before = turns
+        before = turns.count
         for n in range(3000):
             await session.execute(text("INSERT INTO app_settings (key, value) VALUES (:k, 'v')"), {"k": f"k{n}"})
-        during = turns - before
-    other.cancel()
+        during = turns.count - before
+    turns.task.cancel()
     assert during >= 3  # the other task was not starved while the statements ran
     await database.close()
