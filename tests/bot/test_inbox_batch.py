@@ -30,6 +30,14 @@ def mail(sender: str, subject: str, number: int) -> bytes:
     return bytes(message)
 
 
+async def drain_all(inbox: Inbox) -> int:
+    """Batches until nothing is pending (a batch may end early on its time budget)."""
+    total = 0
+    while handled := await inbox.drain(batch=10):
+        total += handled
+    return total
+
+
 @pytest.fixture
 async def desk(database_url: str, support_yml: Path) -> AsyncIterator[Desk]:
     settings = Settings(_env_file=None, database_url=database_url, support_config=support_yml,  # type: ignore[call-arg]
@@ -54,7 +62,7 @@ async def test_a_failing_message_is_quarantined_alone_and_the_rest_of_its_batch_
         ("cat@example.com", "Another question", 3),
     ]]
 
-    assert await inbox.drain(batch=10) == 3
+    assert await drain_all(inbox) == 3
 
     async with desk.db.sessions() as session:
         found = [await mail_store.get_inbound(session, i) for i in ids]
@@ -79,7 +87,7 @@ async def test_a_batch_handles_at_most_its_size_and_leaves_the_rest_pending(desk
     async with desk.db.sessions() as session:
         counts = await mail_store.count_by_status(session)
     assert counts == {"processed": 2, "pending": 3}
-    assert await inbox.drain(batch=10) == 3
+    assert await drain_all(inbox) == 3
 
 
 async def test_the_classifier_is_asked_before_the_batch_takes_the_write_lock(desk: Desk) -> None:
@@ -98,7 +106,7 @@ async def test_the_classifier_is_asked_before_the_batch_takes_the_write_lock(des
     await asyncio.wait_for(asked.wait(), 5)
     await asyncio.wait_for(inbox.store(mail("bob@example.com", "Something else", 22), "test"), 5)
     release.set()
-    assert await asyncio.wait_for(draining, 10) == 2
+    assert await asyncio.wait_for(draining, 10) + await drain_all(inbox) == 2
     async with desk.db.sessions() as session:
         handled = await mail_store.get_inbound(session, first)
     assert handled is not None and handled.status is InboundStatus.PROCESSED and handled.ticket_id

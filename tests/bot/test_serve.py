@@ -59,7 +59,8 @@ def test_quarantine_list_show_retry_and_discard(in_tmp: Path) -> None:
         inbox = Inbox(desk)
         ids = [await inbox.store(b"To: support@wedsync.com\r\nMessage-ID: <q%d@x>\r\n\r\nno sender" % n, "test")
                for n in (1, 2)]
-        await inbox.drain()
+        while await inbox.drain():  # a batch may end early on its time budget
+            pass
         await desk.db.close()
         return ids
 
