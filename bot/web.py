@@ -1,14 +1,19 @@
 """The customers' pages on the desk's HTTP server: rating links, the comment form, "did this solve it?".
 
-    GET  /csat/{token}            record a rating (first click wins), thank the customer, offer a comment
+    GET  /csat/{token}            the rating the link carries, with a button to send it (changes nothing)
+    POST /csat/{token}            record the rating (the first one counts), thank the customer, offer a comment
     GET  /csat/comment/{token}    the comment form (or the comment already given)
     POST /csat/comment/{token}    store the comment once
-    GET  /deflect/{token}         "yes" resolves the ticket without an agent; "no" tells the team
+    GET  /deflect/{token}         the answer the link carries, with a button to send it (changes nothing)
+    POST /deflect/{token}         "yes" resolves the ticket without an agent; "no" tells the team
+
+A GET never changes anything: mail security scanners (Safe Links and the like) open every link in a message
+before the customer does, and a rating or "yes, solved" recorded on GET would be theirs, not the customer's.
 
 Every token is checked (`bot.links`) before anything is read; a forged, changed, expired or wrong-purpose one
 gets the same 404 page and changes nothing. Pages are small HTML: no JavaScript, inline CSS, every value
 escaped, and headers that keep them out of frames, caches and Referer headers. HEAD is not served on the
-links that change something, so a link checker's HEAD request records nothing.
+links that change something, so a link checker's HEAD request records nothing either.
 """
 
 from __future__ import annotations
@@ -80,12 +85,32 @@ def _comment_form(rating: int, text: str = "", error: str = "") -> str:
             "You can send one comment.</p><button type=\"submit\">Send comment</button></form>")
 
 
+def _confirm(button: str, note: str = "") -> str:
+    """A form that POSTs back to the page's own address: the customer's click, not a scanner's fetch."""
+    hint = f'<p class="hint">{_e(note)}</p>' if note else ""
+    return f'<form method="post"><button type="submit">{_e(button)}</button></form>{hint}'
+
+
 def _quoted(feedback: str) -> str:
     return f"<blockquote>{_e(feedback)}</blockquote>"
 
 
 def add_customer_routes(web_app: web.Application, desk: Desk) -> None:
     """Register the customer pages on `web_app` (the Slack server's, or `build_customer_web_app`'s)."""
+
+    async def rate_form(request: web.Request) -> web.Response:
+        claim = await read_token(desk, request.match_info["token"], Purpose.RATING)
+        if claim is None or claim.value not in {str(r) for r in csat.RATINGS}:
+            return not_valid()
+        found = await csat.satisfaction_of(desk, claim.ticket_id)
+        if found is None:
+            return not_valid()
+        if found.rating is not None:
+            return page("You already rated this, thank you", [
+                f"You rated ticket {claim.ticket_id} {found.rating} out of 5. The first rating counts."])
+        return page(f"Rate ticket {claim.ticket_id}: {claim.value} out of 5", [],
+                    extra_html=_confirm(f"Send my rating: {claim.value} out of 5",
+                                        "Nothing is recorded until you press the button."))
 
     async def rate(request: web.Request) -> web.Response:
         claim = await read_token(desk, request.match_info["token"], Purpose.RATING)
@@ -137,6 +162,18 @@ def add_customer_routes(web_app: web.Application, desk: Desk) -> None:
                  f"Your comment is {len(text.strip()):,} characters; please keep it to {csat.MAX_FEEDBACK:,}.")
         return page(title, [], status=400, extra_html=_comment_form(outcome.rating, text, error))
 
+    async def deflect_form(request: web.Request) -> web.Response:
+        claim = await read_token(desk, request.match_info["token"], Purpose.DEFLECT)
+        if claim is None or claim.value not in (deflection.YES, deflection.NO):
+            return not_valid()
+        if claim.value == deflection.YES:
+            return page(f"Did that solve it? (ticket {claim.ticket_id})", [
+                "If the answer we sent solved your problem, we will mark the ticket as resolved."],
+                extra_html=_confirm("Yes, it solved my problem"))
+        return page(f"Still need help? (ticket {claim.ticket_id})", [
+            "Tell us the answer did not help, and someone from the team will answer you by email."],
+            extra_html=_confirm("No, I still need help"))
+
     async def deflect(request: web.Request) -> web.Response:
         claim = await read_token(desk, request.match_info["token"], Purpose.DEFLECT)
         if claim is None or claim.value not in (deflection.YES, deflection.NO):
@@ -164,8 +201,10 @@ def add_customer_routes(web_app: web.Application, desk: Desk) -> None:
     router = web_app.router
     router.add_get("/csat/comment/{token}", comment_form, allow_head=False)
     router.add_post("/csat/comment/{token}", comment_post)
-    router.add_get("/csat/{token}", rate, allow_head=False)
-    router.add_get("/deflect/{token}", deflect, allow_head=False)
+    router.add_get("/csat/{token}", rate_form, allow_head=False)
+    router.add_post("/csat/{token}", rate)
+    router.add_get("/deflect/{token}", deflect_form, allow_head=False)
+    router.add_post("/deflect/{token}", deflect)
 
 
 def build_customer_web_app(desk: Desk) -> web.Application:

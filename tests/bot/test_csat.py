@@ -112,6 +112,12 @@ class Site:
     async def post(self, link: str, data: dict[str, str]) -> tuple[int, str]:
         return await self.request("POST", link, data=data)
 
+    async def click(self, link: str) -> tuple[int, str]:
+        """What a customer does: open the link (a page that changes nothing), then press its button."""
+        status, page = await self.get(link)
+        assert status == 200 and '<form method="post"><button type="submit">' in page, page
+        return await self.post(link, {})
+
 
 @pytest.fixture(name="sink")
 def sink_fixture() -> Iterator[SmtpSink]:
@@ -213,7 +219,7 @@ async def test_clicking_4_stores_4_and_posts_it_to_the_slack_thread(
     desk_running: Running, sink: SmtpSink, site: Site, slack_api: SlackApi
 ) -> None:
     found, links = await resolved_ticket(desk_running, sink)
-    status, page = await site.get(links[3])
+    status, page = await site.click(links[3])
     assert status == 200 and "Thank you for your rating" in page and "4 out of 5" in page
     after = await ticket(desk_running, found.id)
     assert after.satisfaction == Satisfaction(4, None)
@@ -227,7 +233,7 @@ async def test_clicking_1_reopens_the_ticket_and_assigns_it_to_the_team_lead(
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     found, links = await resolved_ticket(desk_running, sink)
-    status, page = await site.get(links[0])
+    status, page = await site.click(links[0])
     assert status == 200 and "team lead will look at your ticket again" in page
     after = await ticket(desk_running, found.id)
     assert after.satisfaction.rating == 1
@@ -236,6 +242,21 @@ async def test_clicking_1_reopens_the_ticket_and_assigns_it_to_the_team_lead(
     lines = await thread_lines(desk_running, found.id)
     assert "⭐ The customer rated this 1/5" in lines
     assert any(f"Reopened and assigned to <@{LEAD}>" in line for line in lines)
+
+
+async def test_opening_a_rating_link_records_nothing_until_the_button_is_pressed(
+    desk_running: Running, sink: SmtpSink, site: Site
+) -> None:
+    """Mail security scanners fetch every link in a message; only the customer's button press counts."""
+    found, links = await resolved_ticket(desk_running, sink)
+    before = await snapshot(desk_running, found.id)
+    for link in links:
+        status, page = await site.get(link)
+        assert status == 200 and "Nothing is recorded until you press the button" in page
+    assert await snapshot(desk_running, found.id) == before
+    assert await ratings_counted(desk_running) == (0, 0)
+    assert (await site.click(links[1]))[0] == 200
+    assert (await ticket(desk_running, found.id)).satisfaction.rating == 2
 
 
 async def test_a_low_rating_on_a_closed_ticket_is_kept_but_the_ticket_stays_closed(
@@ -247,7 +268,7 @@ async def test_a_low_rating_on_a_closed_ticket_is_kept_but_the_ticket_stays_clos
         return lifecycle.close(current, desk_running.desk.clock.now())
 
     await change_ticket(desk_running.desk, found.id, close)
-    assert (await site.get(links[1]))[0] == 200
+    assert (await site.click(links[1]))[0] == 200
     after = await ticket(desk_running, found.id)
     assert after.satisfaction.rating == 2 and after.status is Status.CLOSED and after.assignee == AGENT
     assert any("closed, so it was not reopened" in line and f"<@{LEAD}>" in line
@@ -275,8 +296,8 @@ async def test_a_forged_a_tampered_an_expired_or_a_wrong_purpose_rating_link_cha
         "not-a-token",
     ]
     for token_given in bad:
-        status, page = await site.get(f"/csat/{token_given}")
-        assert status == 404 and "This link is not valid" in page and "Nothing was changed" in page, token_given
+        for status, page in (await site.get(f"/csat/{token_given}"), await site.post(f"/csat/{token_given}", {})):
+            assert status == 404 and "This link is not valid" in page and "Nothing was changed" in page, token_given
     assert (await site.request("HEAD", links[4]))[0] == 405  # a link checker's HEAD records nothing
     assert await snapshot(desk_running, found.id) == before
     assert await ratings_counted(desk_running) == (0, 0)
@@ -286,11 +307,11 @@ async def test_a_reused_rating_link_or_a_second_score_changes_nothing(
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     found, links = await resolved_ticket(desk_running, sink)
-    assert (await site.get(links[3]))[0] == 200
+    assert (await site.click(links[3]))[0] == 200
     before = await snapshot(desk_running, found.id)
     for link in (links[3], links[0], links[4]):  # the same link again, then a low and a high score
-        status, page = await site.get(link)
-        assert status == 200 and "You already rated this, thank you" in page and "4 out of 5" in page
+        for status, page in (await site.get(link), await site.post(link, {})):
+            assert status == 200 and "You already rated this, thank you" in page and "4 out of 5" in page
     assert await snapshot(desk_running, found.id) == before
     assert (await ticket(desk_running, found.id)).status is Status.RESOLVED
     assert await ratings_counted(desk_running) == (1, 4)
@@ -300,7 +321,7 @@ async def test_the_comment_page_stores_the_feedback_once_and_escapes_it(
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     found, links = await resolved_ticket(desk_running, sink)
-    _, thanks = await site.get(links[2])
+    _, thanks = await site.click(links[2])
     comment = comment_link(thanks)
     status, form = await site.get(comment)
     assert status == 200 and '<textarea id="feedback" name="feedback" maxlength="2000"' in form
@@ -332,7 +353,7 @@ async def test_an_empty_or_too_long_comment_is_refused_and_a_rating_link_is_no_c
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     found, links = await resolved_ticket(desk_running, sink)
-    comment = comment_link((await site.get(links[4]))[1])
+    comment = comment_link((await site.click(links[4]))[1])
     status, page = await site.post(comment, {"feedback": "x" * 2001})
     assert status == 400 and "please keep it to 2,000" in page and 'role="alert"' in page
     assert (await site.post(comment, {"feedback": "   "}))[0] == 400
@@ -353,7 +374,7 @@ async def test_the_customer_routes_join_the_slack_server_without_disturbing_it(
     try:
         shared = Site(server.port)
         found, links = await resolved_ticket(desk_running, sink)
-        assert (await shared.get(links[4]))[0] == 200
+        assert (await shared.click(links[4]))[0] == 200
         assert (await ticket(desk_running, found.id)).satisfaction.rating == 5
         assert (await shared.get("/health"))[0] == 200
         assert (await shared.post("/slack/events", {"x": "unsigned"}))[0] == 401

@@ -106,7 +106,7 @@ async def test_yes_resolves_the_ticket_without_an_agent_and_counts_as_deflected(
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     found, links = await self_service_ticket(desk_running, sink)
-    status, page = await site.get(links["yes"])
+    status, page = await site.click(links["yes"])
     assert status == 200 and "Glad that solved it" in page
     after = await ticket(desk_running, found.id)
     assert after.status is Status.RESOLVED and after.timeline.resolved is not None
@@ -120,12 +120,23 @@ async def test_yes_resolves_the_ticket_without_an_agent_and_counts_as_deflected(
                 if kind == "email" and "/csat/" in p["body"]]  # no rating mail for a self-served ticket
 
 
+async def test_opening_an_answer_link_changes_nothing_until_the_button_is_pressed(
+    desk_running: Running, sink: SmtpSink, site: Site
+) -> None:
+    found, links = await self_service_ticket(desk_running, sink)
+    before = await snapshot(desk_running, found.id)
+    for link in links.values():  # a mail scanner opening both links
+        assert (await site.get(link))[0] == 200
+    assert await snapshot(desk_running, found.id) == before
+    assert await deflection_rate(desk_running.desk, SINCE) == (0, 1)
+
+
 async def test_no_tells_the_thread_and_changes_nothing_else(
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     found, links = await self_service_ticket(desk_running, sink)
     before = await ticket(desk_running, found.id)
-    status, page = await site.get(links["no"])
+    status, page = await site.click(links["no"])
     assert status == 200 and "Sorry that did not solve it" in page
     after = await ticket(desk_running, found.id)
     assert (after.status, after.assignee, after.timeline) == (before.status, before.assignee, before.timeline)
@@ -139,18 +150,18 @@ async def test_a_reused_answer_link_changes_nothing_and_the_first_answer_counts(
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     said_yes, yes_links = await self_service_ticket(desk_running, sink)
-    await site.get(yes_links["yes"])
+    await site.click(yes_links["yes"])
     before = await snapshot(desk_running, said_yes.id)
     for link in (yes_links["yes"], yes_links["no"]):
-        status, page = await site.get(link)
+        status, page = await site.post(link, {})
         assert status == 200 and "We already have your answer" in page and "it solved the problem" in page
     assert await snapshot(desk_running, said_yes.id) == before
 
     said_no, no_links = await self_service_ticket(desk_running, sink)
-    await site.get(no_links["no"])
+    await site.click(no_links["no"])
     before = await snapshot(desk_running, said_no.id)
     for link in (no_links["no"], no_links["yes"]):
-        status, page = await site.get(link)
+        status, page = await site.post(link, {})
         assert status == 200 and "We already have your answer" in page and "it did not help" in page
     assert await snapshot(desk_running, said_no.id) == before
     assert (await ticket(desk_running, said_no.id)).status is Status.OPEN
@@ -172,8 +183,8 @@ async def test_a_forged_tampered_expired_or_rating_token_on_the_answer_link_chan
         sign(secret, Purpose.DEFLECT, found.id, "maybe", now + TOKEN_LIFETIME),
     ]
     for token_given in bad:
-        status, page = await site.get(f"/deflect/{token_given}")
-        assert status == 404 and "This link is not valid" in page, token_given
+        for status, page in (await site.get(f"/deflect/{token_given}"), await site.post(f"/deflect/{token_given}", {})):
+            assert status == 404 and "This link is not valid" in page, token_given
     assert (await site.request("HEAD", links["yes"]))[0] == 405
     assert await snapshot(desk_running, found.id) == before
     assert await deflection_rate(desk_running.desk, SINCE) == (0, 1)
@@ -185,7 +196,7 @@ async def test_yes_after_an_agent_resolved_the_ticket_changes_nothing_and_is_not
     found, links = await self_service_ticket(desk_running, sink)
     await actions.resolve(desk_running.desk, found.id, AGENT)
     before = await snapshot(desk_running, found.id)
-    status, page = await site.get(links["yes"])
+    status, page = await site.click(links["yes"])
     assert status == 200 and "already resolved" in page
     assert await snapshot(desk_running, found.id) == before
     assert await deflection_rate(desk_running.desk, SINCE) == (0, 1)
@@ -195,6 +206,6 @@ async def test_the_deflection_rate_counts_only_tickets_created_since_the_given_t
     desk_running: Running, sink: SmtpSink, site: Site
 ) -> None:
     found, links = await self_service_ticket(desk_running, sink)
-    await site.get(links["yes"])
+    await site.click(links["yes"])
     assert await deflection_rate(desk_running.desk, found.timeline.created) == (1, 1)
     assert await deflection_rate(desk_running.desk, found.timeline.created + timedelta(seconds=1)) == (0, 0)
