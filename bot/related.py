@@ -55,7 +55,7 @@ async def link_related(desk: Desk, session: AsyncSession, ticket: Ticket) -> lis
         since = ticket.timeline.created - timedelta(days=SIMILAR_DAYS)
         for hit in await related_store.similar_recent(
             session, ticket.subject, ticket.description, since, limit=MAX_LINKS - len(chosen),
-            exclude=[ticket.id, *chosen],
+            exclude=[ticket.id, *chosen], until=ticket.timeline.created,
         ):
             chosen[hit.ticket_id] = related_store.SIMILAR
             shares[hit.ticket_id] = hit.share

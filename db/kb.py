@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.sqlite_inline import OFFLOAD
 from db.tables import KbArticleRow, MessageRow
 from ticketing.model import Author, Status, Visibility
 
@@ -170,7 +171,7 @@ async def remove_missing(session: AsyncSession, keep_paths: Iterable[str]) -> in
 
 
 _SQLITE_ARTICLES = text(
-    f"""
+    f"""{OFFLOAD}
     SELECT a.path, a.title, snippet(fts_kb_articles, 1, '', '', '…', 24) AS snippet,
            -bm25(fts_kb_articles, {TITLE_WEIGHT}, 1.0) AS raw
     FROM fts_kb_articles JOIN kb_articles a ON a.id = fts_kb_articles.rowid
@@ -226,8 +227,8 @@ _ANSWERED = f"""
 """
 
 _SQLITE_TICKETS = text(
-    f"""
-    SELECT t.id, t.subject, -bm25(fts_tickets, 0.0, {TITLE_WEIGHT}, 1.0) AS raw
+    f"""{OFFLOAD}
+    SELECT t.id, t.subject, -bm25(fts_tickets, 0.0, {TITLE_WEIGHT}, 1.0, 0.0) AS raw
     FROM fts_tickets JOIN tickets t ON t.id = fts_tickets.ticket_id
     WHERE fts_tickets MATCH :query AND t.status IN :done AND t.id != :exclude AND {_ANSWERED}
     ORDER BY raw DESC, t.id

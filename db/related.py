@@ -22,13 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import kb
+from db.sqlite_inline import OFFLOAD
 from db.tables import MailIdRow, TicketLinkRow, TicketRow
 from db.types import UtcDateTime
 from ticketing.model import Status
@@ -118,24 +119,28 @@ _NOT_MERGED = f"""
 """
 
 _SQLITE_SIMILAR = text(
-    f"""
-    SELECT t.id, t.subject, t.description, -bm25(fts_tickets, 0.0, {kb.TITLE_WEIGHT}, 1.0) AS raw
+    f"""{OFFLOAD}
+    SELECT t.id, t.subject, t.description, -bm25(fts_tickets, 0.0, {kb.TITLE_WEIGHT}, 1.0, 0.0) AS raw
     FROM fts_tickets JOIN tickets t ON t.id = fts_tickets.ticket_id
-    WHERE fts_tickets MATCH :query AND t.created_at >= :since AND t.id NOT IN :exclude AND {_NOT_MERGED}
+    WHERE fts_tickets MATCH :query AND t.created_at BETWEEN :since AND :until AND t.id NOT IN :exclude
+      AND {_NOT_MERGED}
     ORDER BY raw DESC, t.id
     LIMIT :limit
     """
-).bindparams(bindparam("exclude", expanding=True), bindparam("since", type_=UtcDateTime()))
+).bindparams(bindparam("exclude", expanding=True), bindparam("since", type_=UtcDateTime()),
+            bindparam("until", type_=UtcDateTime()))
 
 _POSTGRES_SIMILAR = text(
     f"""
     SELECT t.id, t.subject, t.description, ts_rank_cd({kb.TICKET_DOCUMENT}, q.query, 1) AS raw
     FROM tickets t, to_tsquery('english', CAST(:query AS text)) AS q(query)
-    WHERE {kb.TICKET_DOCUMENT} @@ q.query AND t.created_at >= :since AND t.id NOT IN :exclude AND {_NOT_MERGED}
+    WHERE {kb.TICKET_DOCUMENT} @@ q.query AND t.created_at BETWEEN :since AND :until AND t.id NOT IN :exclude
+      AND {_NOT_MERGED}
     ORDER BY raw DESC, t.id
     LIMIT :limit
     """
-).bindparams(bindparam("exclude", expanding=True), bindparam("since", type_=UtcDateTime()))
+).bindparams(bindparam("exclude", expanding=True), bindparam("since", type_=UtcDateTime()),
+            bindparam("until", type_=UtcDateTime()))
 
 
 async def similar_recent(
@@ -145,18 +150,26 @@ async def similar_recent(
     since: datetime,
     limit: int = 5,
     exclude: Iterable[str] = (),
+    until: datetime | None = None,
 ) -> list[SimilarTicket]:
-    """Tickets created since `since` whose text is very similar to this (the rule is in the module docstring),
-    most similar first; tickets merged into another are left out, and so are the `exclude` ids."""
+    """Tickets created between `since` and `until` (no upper bound when not given) whose text is very similar to
+    this (the rule is in the module docstring), most similar first; tickets merged into another are left out, and
+    so are the `exclude` ids. On SQLite, `until` also lets FTS5 rank only those days' tickets (migration 0006)."""
     terms = kb.search_terms(subject, description)[:QUERY_TERMS]
     if not terms or limit <= 0:
         return []
     dialect = session.get_bind().dialect.name
     sqlite = dialect == "sqlite"
+    query = kb.tsquery_text(terms)
+    if sqlite:
+        query = kb.fts5_query(terms)
+        days = _days(since, until)
+        if days:  # FTS5 ranks only these days' tickets, not all history (the created_at test stays exact)
+            query = f"({query}) AND day : ({' OR '.join(days)})"
     rows = await session.execute(
         _SQLITE_SIMILAR if sqlite else _POSTGRES_SIMILAR,
-        {"query": kb.fts5_query(terms) if sqlite else kb.tsquery_text(terms), "since": since,
-         "exclude": list(exclude) or [""], "limit": CANDIDATES},
+        {"query": query, "since": since, "until": until or FAR_FUTURE, "exclude": list(exclude) or [""],
+         "limit": CANDIDATES},
     )
     mine = comparable_terms(subject, description)
     found: list[SimilarTicket] = []
@@ -167,6 +180,21 @@ async def similar_recent(
             found.append(SimilarTicket(ticket_id, other_subject, shared, share, kb.to_score(raw, dialect)))
     found.sort(key=lambda hit: (-hit.share, -hit.score, hit.ticket_id))
     return found[:limit]
+
+
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+MAX_DAYS = 62  # a longer span searches without the day filter (the created_at test still applies)
+
+
+def _days(since: datetime, until: datetime | None) -> list[str]:
+    """The `day` tokens of SQLite's ticket index (migration 0006) from `since` to `until`, UTC, quoted."""
+    if until is None or until < since:
+        return []
+    first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    count = (last - first).days + 1
+    if count > MAX_DAYS:
+        return []
+    return [f'"d{(first + timedelta(days=n)).strftime("%Y%m%d")}"' for n in range(count)]
 
 
 # -- a customer's tickets ----------------------------------------------------------------------------------

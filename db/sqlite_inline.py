@@ -12,6 +12,10 @@ is retried here after an ``asyncio.sleep``, with backoff, for up to ``busy_secon
 "database is locked" error is raised as before. A statement that failed with SQLITE_BUSY changed nothing, so
 running it again is safe.
 
+A statement that may take long (a full-text search over the whole history) starts with the OFFLOAD comment; it
+runs on a worker thread instead (SQLite releases the GIL while it works), so the loop goes on meanwhile. The
+connection is used by one statement at a time either way.
+
 The objects below are what SQLAlchemy's aiosqlite adapter calls on an aiosqlite connection and cursor (it is
 given them through ``create_async_engine(async_creator=...)``); errors are sqlite3's own, as with aiosqlite.
 """
@@ -25,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 BUSY_SECONDS = 30.0
+OFFLOAD = "/* offload */"  # the first thing in a statement that should run on a worker thread
 YIELD_SECONDS = 0.004  # the longest a run of statements keeps the event loop to itself
 
 
@@ -87,6 +92,9 @@ class InlineCursor:
         return row
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
+        if sql.startswith(OFFLOAD):
+            await asyncio.to_thread(self._cursor.execute, sql, parameters)  # a read: no lock to wait for
+            return self
         await _retry_locked(lambda: self._cursor.execute(sql, parameters), self._busy_seconds)
         return self
 

@@ -230,8 +230,13 @@ async def test_similar_recent_works_on_its_own_and_orders_by_share(desk: Desk, c
                                                   limit=5, exclude=[])
         none_since = await related_store.similar_recent(session, *CSV_AGAIN, since=clock.now() + timedelta(days=1))
         hostile = await related_store.similar_recent(session, 'NEAR( "csv* OR', "AND -import", clock.now())
+        by_day = await related_store.similar_recent(session, *CSV_AGAIN, since=clock.now() - timedelta(days=14),
+                                                    until=clock.now())  # SQLite: only those days' tickets ranked
+        other_days = await related_store.similar_recent(session, *CSV_AGAIN, since=clock.now() - timedelta(days=30),
+                                                        until=clock.now() - timedelta(days=15))
 
-    assert [h.ticket_id for h in hits] == [exact.id, close_one.id]
+    assert [h.ticket_id for h in hits] == [exact.id, close_one.id] == [h.ticket_id for h in by_day]
+    assert other_days == []
     assert hits[0].share == 1.0 and 0.6 <= hits[1].share < 1.0 and 0 <= hits[1].score < 1
     assert none_since == [] and hostile == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import text
 
 from db.migrate import upgrade
 from db.session import open_database
-from db.sqlite_inline import InlineConnection
+from db.sqlite_inline import OFFLOAD, InlineConnection
 
 
 class Turns:
@@ -83,3 +84,15 @@ async def test_a_long_run_of_statements_lets_other_tasks_run_in_between(tmp_path
     turns.task.cancel()
     assert during >= 3  # the other task was not starved while the statements ran
     await database.close()
+
+
+async def test_a_statement_marked_for_offloading_runs_on_another_thread(tmp_path: Path) -> None:
+    connection = InlineConnection(sqlite3.connect(tmp_path / "t.db", isolation_level=None, check_same_thread=False))
+    connection._conn.create_function("runner", 0, threading.get_ident)
+    async with connection.cursor() as cursor:
+        await cursor.execute(f"{OFFLOAD} SELECT runner()")
+        ((offloaded,),) = await cursor.fetchall()
+        await cursor.execute("SELECT runner()")
+        ((inline,),) = await cursor.fetchall()
+    assert inline == threading.get_ident() != offloaded  # the marked one left the event loop's thread
+    await connection.close()
