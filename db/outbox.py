@@ -63,6 +63,13 @@ async def claim_due(
     return [OutboxItem(r.id, r.kind, r.ticket_id, dict(r.payload), r.attempts, r.created_at) for r in rows]
 
 
+async def pending_op(session: AsyncSession, ticket_id: str, op: str) -> bool:
+    """Whether a row of this operation ("card", ...) is still pending for the ticket."""
+    query = select(OUTBOX.c.id).where(OUTBOX.c.ticket_id == ticket_id, OUTBOX.c.status == "pending",
+                                      OUTBOX.c.payload["op"].as_string() == op).limit(1)
+    return (await session.execute(query)).first() is not None
+
+
 async def set_payload(session: AsyncSession, item_id: int, payload: dict[str, Any]) -> None:
     await session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(payload=payload))
 

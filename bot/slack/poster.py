@@ -33,6 +33,7 @@ TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailabl
              "team_added_to_org"}
 MAX_ATTEMPTS = 15
 THREADS_KEPT = 10_000  # cards' locations kept in memory (a card's thread never moves)
+CARD_WAIT = timedelta(seconds=2)  # how often a thread message looks again for its card while the card waits
 CONCURRENCY = 8  # tickets whose rows are delivered at once (each ticket's rows stay in order)
 
 
@@ -120,7 +121,7 @@ class SlackPoster(Worker):
             async with self.desk.db.transaction() as session:
                 await outbox.postpone(session, item.id, self.desk.clock.now() + timedelta(seconds=paced.wait))
         except NotYet as error:
-            await self._later(item, str(error), seconds=1.0)
+            await self._after_card(item, str(error))
         except NoChannel as error:
             await self._dead(item, str(error))
         except SlackApiError as error:
@@ -141,6 +142,16 @@ class SlackPoster(Worker):
             if posted is not None and item.ticket_id is not None:
                 self._remember_thread(item.ticket_id, posted)
             self.delivered += 1
+
+    async def _after_card(self, item: OutboxItem, error: str) -> None:
+        """A thread message whose card is not posted yet. While the card waits its turn (a busy channel posts
+        one message a second, so that can take minutes in a burst) the row waits too, without using up its
+        attempts; only when no card is on its way does it count attempts (and end dead, with its reason)."""
+        async with self.desk.db.transaction() as session:
+            if item.ticket_id and await outbox.pending_op(session, item.ticket_id, "card"):
+                await outbox.postpone(session, item.id, self.desk.clock.now() + CARD_WAIT)
+                return
+        await self._later(item, error, seconds=1.0)
 
     async def _later(self, item: OutboxItem, error: str, seconds: float | None = None) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:
@@ -237,7 +248,8 @@ class SlackPoster(Worker):
     async def _call(self, method: str, pace_key: str, **arguments: Any) -> dict[str, Any]:
         """One Web API call, paced to one a second per channel for the posting methods."""
         if method == "chat_postMessage":
-            wait = self._last_post.get(pace_key, 0.0) + self.desk.settings.slack_channel_interval - time.monotonic()
+            last = self._last_post.get(pace_key)  # none yet: post now (monotonic time may be younger than the pace)
+            wait = 0.0 if last is None else last + self.desk.settings.slack_channel_interval - time.monotonic()
             if wait > 0:
                 raise Paced(wait)  # never sleep here: one busy channel must not hold up the others
             self._last_post[pace_key] = time.monotonic()

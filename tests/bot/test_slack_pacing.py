@@ -11,12 +11,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.bootstrap import start_desk
 from bot.serve import Running, start
 from bot.settings import Settings
+from bot.slack.client import build_client
+from bot.slack.poster import SlackPoster
+from db import outbox
 from db.tables import OutboxRow
 from tests.bot.slack_helpers import SIGNING_SECRET
 from tests.bot.test_email_flow import a_mail, eventually, send
+from tests.bot.test_sla_ticker import a_ticket, desk_settings
+from tests.clocks import FakeClock
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
+from ticketing.model import Priority, Tier
 
 
 @contextlib.asynccontextmanager
@@ -98,3 +105,35 @@ async def test_card_refreshes_queued_together_become_one_chat_update(
     rows = sorted(await eventually(all_sent, within=10), key=lambda r: r.id)
     assert len(slack_api.calls("chat.update")) == updates_before + 1
     assert [r.result.get("coalesced_into") for r in rows] == [None, rows[0].id, rows[0].id]
+
+
+async def test_a_thread_message_waits_for_its_paced_card_without_using_up_its_attempts(
+    tmp_path: Path, support_yml: Path, clock: FakeClock, slack_api: SlackApi
+) -> None:
+    """In a burst, a busy channel posts one card a second; the thread messages of a card still waiting its turn
+    must wait with it (they used to run out of attempts after 15 s and end dead)."""
+    settings = desk_settings(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}", support_yml, slack=slack_api,
+                             slack_channel_interval=3600.0)  # one post an hour: the second card stays paced
+    desk = await start_desk(settings, clock)
+    poster = SlackPoster(desk, build_client(settings))
+    try:
+        first = await a_ticket(desk, Priority.HIGH, Tier.FREE, assignee=None)
+        await poster.deliver_due()
+        second = await a_ticket(desk, Priority.HIGH, Tier.FREE, assignee=None)  # same channel: its card waits
+        for _ in range(30):  # a minute and a half of retries
+            clock.advance(seconds=3)
+            await poster.deliver_due()
+        async with desk.db.sessions() as session:
+            waiting = [(op, status) for _kind, status, payload in await outbox.items_for(session, second)
+                       for op in [payload["op"]]]
+        assert waiting and all(status == "pending" for _op, status in waiting), waiting
+        for _ in range(15):  # then the channel's turns come, one message each (ticket 1's thread goes too)
+            clock.advance(seconds=3700)
+            poster._last_post.clear()
+            await poster.deliver_due()
+        async with desk.db.sessions() as session:
+            statuses = {status for kind, status, _payload in await outbox.items_for(session, second) if kind == "slack"}
+        assert statuses == {"sent"}
+        assert first != second
+    finally:
+        await desk.db.close()
