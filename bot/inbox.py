@@ -151,9 +151,8 @@ class Inbox(Worker):
         """Handle up to `batch` pending messages in one transaction; how many were handled.
 
         Each message runs inside its own savepoint: a message whose handling fails is rolled back alone and
-        quarantined with the error, and the others commit. One commit for the batch instead of one a message
-        is most of what makes a burst fast (on SQLite a transaction costs more than the message's statements).
-        If the store itself fails, nothing commits and nothing was claimed: the caller backs off and retries.
+        quarantined with the error, and the others commit (one commit a batch, not one a message). If the
+        store itself fails, nothing commits and nothing was claimed: the caller backs off and retries.
 
         The batch also ends after BATCH_SECONDS of work, so the write lock it holds (SQLite has one writer)
         never keeps an SMTP 250 waiting for long; the messages claimed but not reached stay pending.
