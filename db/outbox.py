@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.tables import OutboxRow
 
 LEASE = timedelta(minutes=2)
-PATIENCE = timedelta(seconds=30)
+PATIENCE = timedelta(minutes=5)
 OUTBOX = cast(Table, OutboxRow.__table__)  # every effect passes here: the table directly (see db.tickets)
 
 
@@ -63,11 +63,12 @@ async def claim_due(
     return [OutboxItem(r.id, r.kind, r.ticket_id, dict(r.payload), r.attempts, r.created_at) for r in rows]
 
 
-async def pending_op(session: AsyncSession, ticket_id: str, op: str) -> bool:
-    """Whether a row of this operation ("card", ...) is still pending for the ticket."""
-    query = select(OUTBOX.c.id).where(OUTBOX.c.ticket_id == ticket_id, OUTBOX.c.status == "pending",
-                                      OUTBOX.c.payload["op"].as_string() == op).limit(1)
-    return (await session.execute(query)).first() is not None
+async def pending_op(session: AsyncSession, ticket_id: str, op: str) -> datetime | None:
+    """When the ticket's pending row of this operation ("card", ...) is next due; None when there is none."""
+    query = select(func.min(OUTBOX.c.next_attempt_at)).where(
+        OUTBOX.c.ticket_id == ticket_id, OUTBOX.c.status == "pending", OUTBOX.c.payload["op"].as_string() == op)
+    due: datetime | None = (await session.execute(query)).scalar()
+    return due
 
 
 async def set_payload(session: AsyncSession, item_id: int, payload: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailabl
              "team_added_to_org"}
 MAX_ATTEMPTS = 15
 THREADS_KEPT = 10_000  # cards' locations kept in memory (a card's thread never moves)
-CARD_WAIT = timedelta(seconds=2)  # how often a thread message looks again for its card while the card waits
+CARD_WAIT = timedelta(seconds=2)  # a thread message looks for its card again this long after the card is due
 CONCURRENCY = 8  # tickets whose rows are delivered at once (each ticket's rows stay in order)
 
 
@@ -44,9 +44,10 @@ class NoChannel(Exception):
 class Paced(Exception):
     """The channel had a message less than a second ago: this row waits; the others go on."""
 
-    def __init__(self, wait: float) -> None:
+    def __init__(self, wait: float, channel: str) -> None:
         super().__init__(f"paced for {wait:.2f}s")
         self.wait = wait
+        self.channel = channel
 
 
 class NotYet(Exception):
@@ -62,6 +63,7 @@ class SlackPoster(Worker):
         self._last_post: dict[str, float] = {}
         self._threads: dict[str, tuple[str, str]] = {}  # ticket -> its card's (channel, ts); never changes once set
         self._posted: dict[str, tuple[str, str]] = {}  # cards just posted, saved with their row's "sent"
+        self._paced_this_round: dict[str, int] = {}  # channel -> rows of this round put off for its pace
 
     async def run(self) -> None:
         while not self.stopping:
@@ -80,6 +82,14 @@ class SlackPoster(Worker):
         async with self.desk.db.transaction() as session:
             claimed = await outbox.claim_due(session, ("slack",), self.desk.clock.now(), limit, first_ops=("card",))
             items = await self._coalesce_cards(session, claimed)
+        self._paced_this_round = {}
+        # Cards go before the rest: a channel's next turns are handed out in this order when it is busy.
+        await self._deliver_by_ticket([item for item in items if item.payload.get("op") == "card"])
+        await self._deliver_by_ticket([item for item in items if item.payload.get("op") != "card"])
+        return len(claimed)
+
+    async def _deliver_by_ticket(self, items: list[OutboxItem]) -> None:
+        """Each ticket's rows in order, different tickets' side by side (at most CONCURRENCY at once)."""
         by_ticket: dict[str, list[OutboxItem]] = {}
         for item in items:
             by_ticket.setdefault(item.ticket_id or f"row {item.id}", []).append(item)
@@ -96,7 +106,6 @@ class SlackPoster(Worker):
         failed = next((r for r in results if isinstance(r, BaseException)), None)
         if failed is not None:
             raise failed  # after every ticket's rows had their turn; run() logs it, the leases retry the rest
-        return len(claimed)
 
     async def _coalesce_cards(self, session: AsyncSession, items: list[OutboxItem]) -> list[OutboxItem]:
         """A card is rendered from the ticket as it is when delivered, so one card row a ticket per batch shows
@@ -118,8 +127,13 @@ class SlackPoster(Worker):
         try:
             result = await self.perform(item.payload)
         except Paced as paced:
+            # The rows a round finds paced in one channel are spread over the channel's next turns (one a
+            # pace interval), in the order claimed, instead of all coming back at the next turn to be paced again.
+            queued = self._paced_this_round.get(paced.channel, 0)
+            self._paced_this_round[paced.channel] = queued + 1
+            later = paced.wait + queued * self.desk.settings.slack_channel_interval
             async with self.desk.db.transaction() as session:
-                await outbox.postpone(session, item.id, self.desk.clock.now() + timedelta(seconds=paced.wait))
+                await outbox.postpone(session, item.id, self.desk.clock.now() + timedelta(seconds=later))
         except NotYet as error:
             await self._after_card(item, str(error))
         except NoChannel as error:
@@ -148,8 +162,9 @@ class SlackPoster(Worker):
         one message a second, so that can take minutes in a burst) the row waits too, without using up its
         attempts; only when no card is on its way does it count attempts (and end dead, with its reason)."""
         async with self.desk.db.transaction() as session:
-            if item.ticket_id and await outbox.pending_op(session, item.ticket_id, "card"):
-                await outbox.postpone(session, item.id, self.desk.clock.now() + CARD_WAIT)
+            card_due = await outbox.pending_op(session, item.ticket_id, "card") if item.ticket_id else None
+            if card_due is not None:  # not before the card itself is due again, and then just after it
+                await outbox.postpone(session, item.id, max(self.desk.clock.now(), card_due) + CARD_WAIT)
                 return
         await self._later(item, error, seconds=1.0)
 
@@ -251,7 +266,7 @@ class SlackPoster(Worker):
             last = self._last_post.get(pace_key)  # none yet: post now (monotonic time may be younger than the pace)
             wait = 0.0 if last is None else last + self.desk.settings.slack_channel_interval - time.monotonic()
             if wait > 0:
-                raise Paced(wait)  # never sleep here: one busy channel must not hold up the others
+                raise Paced(wait, pace_key)  # never sleep here: one busy channel must not hold up the others
             self._last_post[pace_key] = time.monotonic()
         response = await getattr(self.client, method)(**arguments)
         return dict(response.data) if isinstance(response.data, dict) else {}
