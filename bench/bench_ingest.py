@@ -213,10 +213,8 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-async def run_backend(backend: str, url: str, server: str, corpus: Sequence[CorpusMail], corpus_dir: Path,
-                      burst: Sequence[CorpusMail], burst_dir: Path, args: argparse.Namespace,
-                      workdir: Path) -> BackendResult:
-    settings = Settings(
+def desk_settings(url: str, args: argparse.Namespace, workdir: Path) -> Settings:
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=url,
         smtp_listen_host="127.0.0.1",
@@ -232,6 +230,12 @@ async def run_backend(backend: str, url: str, server: str, corpus: Sequence[Corp
         twilio_account_sid=None,
         openai_api_key=None,
     )
+
+
+async def run_backend(backend: str, url: str, server: str, corpus: Sequence[CorpusMail], corpus_dir: Path,
+                      burst: Sequence[CorpusMail], burst_dir: Path, args: argparse.Namespace,
+                      workdir: Path) -> BackendResult:
+    settings = desk_settings(url, args, workdir)
     result = BackendResult(backend, server, len(corpus))
     running = await start(settings, say=lambda _line: None)
     profiler = cProfile.Profile() if args.profile and backend == "sqlite" else None
@@ -289,12 +293,7 @@ async def run_backend(backend: str, url: str, server: str, corpus: Sequence[Corp
 async def intake_only(url: str, corpus_dir: Path, count: int, args: argparse.Namespace, workdir: Path) -> float:
     """The ceiling set by intake alone: SMTP -> raw message committed -> 250, with the inbox worker stopped
     (nothing parsed or threaded). Messages/s from the first send to the last 250."""
-    settings = Settings(_env_file=None, database_url=url, smtp_listen_host="127.0.0.1",  # type: ignore[call-arg]
-                        smtp_listen_port=0, http_port=0, sender_rate_per_hour=10**9,
-                        support_config=args.support_config or workdir / "no-such-support.yml", imap_host=None,
-                        smtp_host=None, slack_bot_token=None, slack_app_token=None, twilio_account_sid=None,
-                        openai_api_key=None)
-    running = await start(settings, say=lambda _line: None)
+    running = await start(desk_settings(url, args, workdir), say=lambda _line: None)
     running.inbox.stop()
     try:
         delivery = await deliver(running.listener.port, corpus_dir, args.connections)

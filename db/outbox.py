@@ -63,7 +63,7 @@ async def claim_due(
     return [OutboxItem(r.id, r.kind, r.ticket_id, dict(r.payload), r.attempts, r.created_at) for r in rows]
 
 
-async def pending_op(session: AsyncSession, ticket_id: str, op: str) -> datetime | None:
+async def pending_op_due(session: AsyncSession, ticket_id: str, op: str) -> datetime | None:
     """When the ticket's pending row of this operation ("card", ...) is next due; None when there is none."""
     query = select(func.min(OUTBOX.c.next_attempt_at)).where(
         OUTBOX.c.ticket_id == ticket_id, OUTBOX.c.status == "pending", OUTBOX.c.payload["op"].as_string() == op)

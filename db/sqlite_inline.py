@@ -152,9 +152,6 @@ class _CursorOpener:
 class _Immediate:
     """Stands in for aiosqlite's request queue, which the adapter's isolation_level setter writes to."""
 
-    def __init__(self, connection: InlineConnection) -> None:
-        self._connection = connection
-
     def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
         future, function = item
         try:
@@ -173,7 +170,7 @@ class InlineConnection:
     def __init__(self, connection: sqlite3.Connection, busy_seconds: float = BUSY_SECONDS) -> None:
         self._connection: sqlite3.Connection | None = connection
         self.busy_seconds = busy_seconds
-        self._tx = _Immediate(self)
+        self._tx = _Immediate()
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -187,10 +184,6 @@ class InlineConnection:
 
     def cursor(self) -> _CursorOpener:
         return _CursorOpener(self)
-
-    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
-        cursor = InlineCursor(self._conn.cursor(), self.busy_seconds)
-        return await cursor.execute(sql, parameters)
 
     async def commit(self) -> None:
         await _retry_locked(self._conn.commit, self.busy_seconds)

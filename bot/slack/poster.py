@@ -162,7 +162,7 @@ class SlackPoster(Worker):
         one message a second, so that can take minutes in a burst) the row waits too, without using up its
         attempts; only when no card is on its way does it count attempts (and end dead, with its reason)."""
         async with self.desk.db.transaction() as session:
-            card_due = await outbox.pending_op(session, item.ticket_id, "card") if item.ticket_id else None
+            card_due = await outbox.pending_op_due(session, item.ticket_id, "card") if item.ticket_id else None
             if card_due is not None:  # not before the card itself is due again, and then just after it
                 await outbox.postpone(session, item.id, max(self.desk.clock.now(), card_due) + CARD_WAIT)
                 return
