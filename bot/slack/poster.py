@@ -210,6 +210,8 @@ class SlackPoster(Worker):
                                     text=payload["text"], blocks=payload.get("blocks") or [])
         if op == "prompt":
             return await self.prompt(payload, thread)
+        if op == "react":
+            return await self.react(payload)
         raise ValueError(f"unknown Slack operation {op!r}")
 
     async def card(self, ticket: Ticket) -> dict[str, Any]:
@@ -250,6 +252,16 @@ class SlackPoster(Worker):
         async with self.desk.db.transaction() as session:
             await slack_store.set_pending(session, payload["pending_id"], prompt_ts=answer["ts"])
         return answer
+
+    async def react(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A reaction on a message (the 🔒 on a note); one already there (a retry whose answer was lost) is done."""
+        try:
+            return await self._call("reactions_add", payload["channel"], channel=payload["channel"],
+                                    timestamp=payload["ts"], name=payload["name"])
+        except SlackApiError as error:
+            if error.response is not None and error.response.get("error") == "already_reacted":
+                return {"ok": True, "already_reacted": True}
+            raise
 
     async def post(self, channel: str, text: str, blocks: Any, thread_ts: str | None = None,
                    broadcast: bool = False) -> dict[str, Any]:
