@@ -76,7 +76,8 @@ async def settle(desk: Desk, reply_id: str, how: str, by: str) -> str | None:
             return "failed"
         text, blocks = build_sent_message(reply.agent_id, at=desk.clock.now())
     elif status == "noted":
-        await actions.add_note(desk, reply.ticket_id, reply.agent_id, reply.text, mark=(reply.channel, reply.message_ts))
+        await actions.add_note(desk, reply.ticket_id, reply.agent_id, reply.text,
+                               mark=(reply.channel, reply.message_ts))
         text, blocks = build_kept_as_note_message(reply.agent_id)
     else:
         text, blocks = build_undone_message(reply.agent_id)

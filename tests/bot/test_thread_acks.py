@@ -7,19 +7,10 @@ import asyncio
 from typing import Any
 
 from bot.serve import Running
+from tests.bot.slack_desk import running_fixture, sender_fixture  # noqa: F401
 from tests.bot.slack_helpers import SlackSender, button
 from tests.bot.test_email_flow import eventually
-from tests.bot.test_slack_flow import (  # noqa: F401
-    AGENT,
-    OTHER_AGENT,
-    TECH,
-    _prompts,
-    a_ticket,
-    card_of,
-    desk_running,
-    slack,
-    thread_texts,
-)
+from tests.bot.test_slack_flow import AGENT, OTHER_AGENT, TECH, _prompts, a_ticket, card_of, thread_texts
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
 from tests.smtp_sink import SmtpSink
 
@@ -36,12 +27,12 @@ def _reactions(slack_api: SlackApi, ts: str) -> list[str]:
 
 
 async def test_a_thread_answer_sent_after_its_window_says_emailed_to_the_customer_once(
-    desk_running: Running, sink: SmtpSink, slack_api: SlackApi, slack: SlackSender
+    running: Running, sink: SmtpSink, slack_api: SlackApi, sender: SlackSender
 ) -> None:
-    await a_ticket(desk_running, sink)
+    await a_ticket(running, sink)
     card = await card_of(slack_api)
     await thread_texts(slack_api, card, "RSVP")
-    await _answer_in_thread(slack_api, slack, card, "Clear your browser cache and try again")
+    await _answer_in_thread(slack_api, sender, card, "Clear your browser cache and try again")
     await eventually(lambda: _mail_with(sink, b"Clear your browser cache"), within=10)
     await thread_texts(slack_api, card, "Emailed to the customer")
     await asyncio.sleep(1.0)  # anything else the send queued has reached Slack by now
@@ -50,14 +41,14 @@ async def test_a_thread_answer_sent_after_its_window_says_emailed_to_the_custome
 
 
 async def test_send_now_also_confirms_once(
-    desk_running: Running, sink: SmtpSink, slack_api: SlackApi, slack: SlackSender
+    running: Running, sink: SmtpSink, slack_api: SlackApi, sender: SlackSender
 ) -> None:
-    await a_ticket(desk_running, sink)
+    await a_ticket(running, sink)
     card = await card_of(slack_api)
     await thread_texts(slack_api, card, "RSVP")
-    await _answer_in_thread(slack_api, slack, card, "Sending this one straight away")
+    await _answer_in_thread(slack_api, sender, card, "Sending this one straight away")
     (prompt,) = await eventually(lambda: _prompts(slack_api, card, 1))
-    await slack.interaction(button(AGENT, "send_now", prompt, TECH, "t"))
+    await sender.interaction(button(AGENT, "send_now", prompt, TECH, "t"))
     await eventually(lambda: _mail_with(sink, b"straight away"), within=10)
     await thread_texts(slack_api, card, "Emailed to the customer")
     await asyncio.sleep(1.0)
@@ -66,14 +57,14 @@ async def test_send_now_also_confirms_once(
 
 
 async def test_a_note_in_the_thread_gets_a_lock_reaction_and_no_other_message(
-    desk_running: Running, sink: SmtpSink, slack_api: SlackApi, slack: SlackSender
+    running: Running, sink: SmtpSink, slack_api: SlackApi, sender: SlackSender
 ) -> None:
-    await a_ticket(desk_running, sink)
+    await a_ticket(running, sink)
     card = await card_of(slack_api)
     await thread_texts(slack_api, card, "RSVP")
     await thread_texts(slack_api, card, "Routed to")  # everything the new ticket posts is in
-    note = await _answer_in_thread(slack_api, slack, card, "note: looks like the Safari bug")
-    mention = await _answer_in_thread(slack_api, slack, card, f"<@{OTHER_AGENT}> have you seen this?")
+    note = await _answer_in_thread(slack_api, sender, card, "note: looks like the Safari bug")
+    mention = await _answer_in_thread(slack_api, sender, card, f"<@{OTHER_AGENT}> have you seen this?")
 
     async def locked() -> bool:
         return _reactions(slack_api, note) == ["lock"] and _reactions(slack_api, mention) == ["lock"]
@@ -86,14 +77,14 @@ async def test_a_note_in_the_thread_gets_a_lock_reaction_and_no_other_message(
 
 
 async def test_keep_as_note_marks_the_agents_message_with_a_lock(
-    desk_running: Running, sink: SmtpSink, slack_api: SlackApi, slack: SlackSender
+    running: Running, sink: SmtpSink, slack_api: SlackApi, sender: SlackSender
 ) -> None:
-    await a_ticket(desk_running, sink)
+    await a_ticket(running, sink)
     card = await card_of(slack_api)
     await thread_texts(slack_api, card, "RSVP")
-    ts = await _answer_in_thread(slack_api, slack, card, "Maybe better kept among us")
+    ts = await _answer_in_thread(slack_api, sender, card, "Maybe better kept among us")
     (prompt,) = await eventually(lambda: _prompts(slack_api, card, 1))
-    await slack.interaction(button(AGENT, "keep_note", prompt, TECH, "t"))
+    await sender.interaction(button(AGENT, "keep_note", prompt, TECH, "t"))
 
     async def locked() -> bool:
         return _reactions(slack_api, ts) == ["lock"]
