@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -62,6 +63,21 @@ class Outcome:
     ticket_id: str | None = None
     message_id: str | None = None
     sender_hash: str | None = None
+    created: bool = False  # a new ticket (else a message threaded into `ticket_id`)
+
+
+_ADDRESS_LIKE = re.compile(r"\S+@\S+")
+
+
+def log_outcome(inbound_id: int, outcome: Outcome) -> None:
+    """One INFO line a handled message, with ids only (never the customer's address)."""
+    if outcome.status is InboundStatus.PROCESSED and outcome.created:
+        log.info("ticket %s created from mail #%d", outcome.ticket_id, inbound_id)
+    elif outcome.status is InboundStatus.PROCESSED:
+        log.info("mail #%d threaded into ticket %s", inbound_id, outcome.ticket_id)
+    else:
+        reason = _ADDRESS_LIKE.sub("<address>", outcome.reason or "")
+        log.info("mail #%d %s: %s", inbound_id, outcome.status.value, reason)
 
 
 def sender_hash(address: str) -> str:
@@ -160,7 +176,7 @@ class Inbox(Worker):
         if self.stopping:
             return 0
         await self.prepare(batch)
-        done = 0
+        done, outcomes = 0, []
         async with self.desk.db.transaction() as session:
             claimed = await mail_store.claim_pending(session, batch)
             deadline = time.monotonic() + BATCH_SECONDS
@@ -169,9 +185,12 @@ class Inbox(Worker):
                 await mail_store.finish_inbound(session, inbound.id, outcome.status, self.desk.clock.now(),
                                                 outcome.reason, outcome.ticket_id, outcome.message_id,
                                                 outcome.sender_hash)
+                outcomes.append((inbound.id, outcome))
                 done += 1
                 if time.monotonic() >= deadline:
                     break
+        for inbound_id, outcome in outcomes:  # committed: now it is true
+            log_outcome(inbound_id, outcome)
         for inbound in claimed[:done]:
             self._prepared.pop(inbound.id, None)
         if done:
@@ -319,7 +338,7 @@ class Inbox(Worker):
         if not await ticket_store.is_undeliverable(session, sender):
             await desk.enqueue_customer_mail(session, ticket, "ticket_received", auto=True)
             await enqueue_self_service(desk, session, ticket)
-        return Outcome(InboundStatus.PROCESSED, f"new ticket ({decision.reason})", ticket.id, message.id)
+        return Outcome(InboundStatus.PROCESSED, f"new ticket ({decision.reason})", ticket.id, message.id, created=True)
 
     async def _remember(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> None:
         """The mail's id for threading, and the people in cc as the ticket's participants."""

@@ -107,6 +107,8 @@ class Mailer(Worker):
             async with self.desk.db.transaction() as session:
                 await outbox.mark_sent(session, item.id, now, {"message_id": item.payload["message_id"]})
             self.sent += 1
+            log.info("mail sent for ticket %s (outbox #%d, Message-ID <%s>)", item.ticket_id or "-", item.id,
+                     item.payload["message_id"])
 
     async def _retry_or_give_up(self, item: OutboxItem, error: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.bootstrap import start_desk
 from bot.desk import Desk
@@ -149,7 +150,18 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
             f"links in mail use {settings.base_url}")
     if desk.config.source is None:
         say(f"{settings.support_config} not found: running on built-in defaults, no agents (see support.example.yml)")
+    else:
+        say(f"configuration: {desk.config.source.resolve()} ({len(desk.config.teams)} teams, "
+            f"{len(desk.config.agents)} agents)")
+    say(model_line(settings))
     return running
+
+
+def model_line(settings: Settings) -> str:
+    if settings.openai_api_key is None:
+        return "model classifier: off, patterns only (set OPENAI_API_KEY to ask a model about the rest)"
+    where = urlsplit(settings.openai_base_url or "https://api.openai.com/v1")
+    return f"model classifier: on, {settings.openai_model} at {where.scheme}://{where.hostname}{where.path}"
 
 
 def _task(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

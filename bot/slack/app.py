@@ -4,6 +4,7 @@ payload into values, calls one workflow, and answers (ephemeral messages, modal 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,10 +42,33 @@ def actor_of(body: dict[str, Any]) -> str | None:
     return str(event["user"]) if event.get("user") else None
 
 
+class _SameToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, even when it is handed a client, and then warns
+    that the token "will be unused". Our client carries that very token (built from the same setting), so the
+    warning says nothing; it is dropped only when the two are the same token."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        same = self.token is not None and os.environ.get("SLACK_BOT_TOKEN", "").strip() == self.token
+        return not (same and "`token` will be unused" in record.getMessage())
+
+
+def bolt_logger(client: AsyncWebClient) -> logging.Logger:
+    """Bolt's own logger (slack_bolt.AsyncApp), with the one false warning about our token filtered out."""
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    for old in [f for f in logger.filters if isinstance(f, _SameToken)]:
+        logger.removeFilter(old)
+    logger.addFilter(_SameToken(client.token))
+    return logger
+
+
 def build_app(desk: Desk, client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
     app = AsyncApp(client=client, signing_secret=signing_secret or "socket-mode", process_before_response=False,
                    request_verification_enabled=signing_secret is not None,
-                   ignoring_self_events_enabled=True)
+                   ignoring_self_events_enabled=True, logger=bolt_logger(client))
     app.middleware(_dedup(desk))
     app.middleware(_only_people(desk))
     merge.register(app, desk)  # before the card actions: its listener takes the overflow's merge option first

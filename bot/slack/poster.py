@@ -227,6 +227,7 @@ class SlackPoster(Worker):
         channel = self.channel_for(ticket)
         answer = await self.post(channel, text, blocks)
         self._posted[ticket.id] = (answer["channel"], answer["ts"])  # saved by `deliver` with the row's "sent"
+        log.info("card of ticket %s posted in %s (ts %s)", ticket.id, answer["channel"], answer["ts"])
         return answer
 
     def channel_for(self, ticket: Ticket) -> str:
