@@ -21,7 +21,7 @@ from ticketing.canned import render, template_values
 from ticketing.classify import FALLBACK_CLASSIFICATION, match_patterns
 from ticketing.create import Created, NewTicket, Routing, apply_given_category, create_ticket
 from ticketing.ids import build_ticket_id
-from ticketing.model import Classification, Ticket
+from ticketing.model import Classification, Message, Ticket
 
 AsyncClassifier = Callable[[str, str], Awaitable[Classification | None]]
 
@@ -81,6 +81,12 @@ class Desk:
         return await outbox.enqueue(session, "slack", {"op": op, "ticket_id": ticket_id, **payload},
                                     self.clock.now(), ticket_id)
 
+    async def enqueue_customer_message(self, session: AsyncSession, ticket_id: str, message: Message) -> None:
+        """The customer's message in the ticket's thread, then one row per attachment (uploaded or named)."""
+        await self.enqueue_slack(session, "customer_message", ticket_id, message_id=message.id)
+        for index in range(len(message.attachments)):
+            await self.enqueue_slack(session, "file", ticket_id, message_id=message.id, index=index)
+
     async def classify(self, subject: str, description: str) -> Classification:
         """Patterns first, then the injected (model) classifier, then the documented fallback."""
         found = match_patterns(subject, description, self.config.patterns)
@@ -110,7 +116,7 @@ class Desk:
         for follower in self.after_create:
             await follower(session, ticket)
         await self.enqueue_slack(session, "card", ticket.id)
-        await self.enqueue_slack(session, "customer_message", ticket.id, message_id=ticket.messages[0].id)
+        await self.enqueue_customer_message(session, ticket.id, ticket.messages[0])
         if ticket.assignee:
             await self.enqueue_slack(session, "thread", ticket.id, text=f"Routed to <@{ticket.assignee}>.")
         return created

@@ -317,7 +317,7 @@ class Inbox(Worker):
         await ticket_store.update_ticket(session, replied, stored=len(ticket.messages))
         await self.desk.changed(session, ticket, replied)
         await self._remember(session, parsed, ticket)
-        await self.desk.enqueue_slack(session, "customer_message", ticket.id, message_id=message.id)
+        await self.desk.enqueue_customer_message(session, ticket.id, message)
         await self.desk.enqueue_slack(session, "card", ticket.id)
         return Outcome(InboundStatus.PROCESSED, f"reply to {ticket.id}", ticket.id, message.id)
 

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     http_port: int = Field(3000, ge=0, le=65535)
     reply_undo_seconds: float = Field(30.0, ge=0, le=600)
     slack_channel_interval: float = Field(1.0, ge=0)  # at most one message a second per channel
+    slack_file_max_bytes: int = Field(20 * 1024 * 1024, ge=0)  # customers' attachments over this are named only
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
