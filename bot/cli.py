@@ -290,6 +290,9 @@ def patterns_suggest(
                   f"{s.precision:.0%} of the {s.matches} tickets it matches", highlight=False)
 
 
+from bot import cli_attachments  # noqa: E402,F401  (registers `tickets attachment`)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app()

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
+from bot.attachments import list_attachments, print_attachments
 from bot.desk import Desk
 from db.errors import NotFound
 from db.mail import Inbound
@@ -82,6 +83,7 @@ async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
     ):
         grid.add_row(f"[dim]{label}[/dim]", escape(value))
     console.print(grid)
+    print_attachments(console, ticket, await list_attachments(desk, ticket))
     for message in ticket.messages:
         kind = message.author.value + (" (internal)" if message.visibility == "internal" else "")
         console.rule(f"{when(message.created_at)}  {kind}  {escape(message.sender or '')}", align="left")
