@@ -4,7 +4,7 @@ every channel calls (email, Slack, the CLI, timers)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,7 +21,7 @@ from ticketing.canned import render, template_values
 from ticketing.classify import FALLBACK_CLASSIFICATION, match_patterns
 from ticketing.create import Created, NewTicket, Routing, apply_given_category, create_ticket
 from ticketing.ids import build_ticket_id
-from ticketing.model import Classification, Message, Ticket
+from ticketing.model import Attachment, Classification, Message, Ticket
 
 AsyncClassifier = Callable[[str, str], Awaitable[Classification | None]]
 
@@ -145,10 +145,15 @@ class Desk:
                                               self.config.company))
         return await self.enqueue_email(session, ticket, body, auto)
 
-    async def enqueue_email(self, session: AsyncSession, ticket: Ticket, body: str, auto: bool) -> int:
-        """One outbox row; the sender fills in threading headers from the ticket's mail ids when it sends."""
+    async def enqueue_email(self, session: AsyncSession, ticket: Ticket, body: str, auto: bool,
+                            attachments: Sequence[Attachment] = ()) -> int:
+        """One outbox row; the sender fills in threading headers from the ticket's mail ids when it sends.
+        `attachments` are kept blobs (by sha256) that go with the mail as MIME attachments."""
         payload: dict[str, Any] = {"to": ticket.customer.email, "subject": ticket.subject, "ticket_id": ticket.id,
                                    "body": body, "auto": auto}
+        if attachments:
+            payload["attachments"] = [{"filename": a.filename, "content_type": a.content_type, "sha256": a.sha256,
+                                       "size": a.size} for a in attachments]
         return await outbox.enqueue(session, "email", payload, self.clock.now(), ticket.id)
 
     async def find_ticket(self, ticket_id: str) -> Ticket | None:

@@ -268,6 +268,8 @@ class PendingReplyRow(Base):
     send_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|undone|noted
     created_at: Mapped[datetime]
+    # Files the agent shared with the answer (kept blobs: filename, content_type, size, sha256), migration 0008.
+    attachments: Mapped[list[Any]] = mapped_column(Json, default=list, server_default="[]")
 
 
 class AppSettingRow(Base):

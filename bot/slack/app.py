@@ -23,6 +23,7 @@ from blocks.modals import (
 from bot import actions, sla
 from bot.desk import Desk
 from bot.slack import commands, merge, replies, suggest
+from bot.slack.files import attached_line, fetch_files, file_ids
 from db import slack as slack_store
 from db.errors import StoreError
 from ticketing.errors import UserFacingError
@@ -264,7 +265,8 @@ def _register_modals(app: AsyncApp, desk: Desk) -> None:
                 if picked is None:
                     raise UserFacingError("That canned response no longer exists; choose another.")
                 text = f"{picked.rstrip()}\n\n{text}" if text else picked
-            await actions.reply(desk, ticket.id, agent, text, after)
+            attached = await fetch_files(desk, client, file_ids(_field(view, Field.FILES).get("files") or []))
+            await actions.reply(desk, ticket.id, agent, text, after, attachments=attached)
         except (UserFacingError, StoreError) as error:
             await client.chat_postMessage(channel=agent, text=f"Your reply was not sent: {error}")
 
@@ -314,7 +316,7 @@ def _register_thread(app: AsyncApp, desk: Desk) -> None:
             changed = event.get("message") or {}
             await replies.edited(desk, event.get("channel", ""), changed.get("ts", ""), changed.get("text", ""))
             return
-        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
+        if event.get("subtype") not in (None, "file_share") or event.get("bot_id") or not event.get("thread_ts"):
             return
         if event["thread_ts"] == event.get("ts"):
             return
@@ -324,7 +326,10 @@ def _register_thread(app: AsyncApp, desk: Desk) -> None:
         if ticket_id is None or not is_person(desk, user):
             return  # not a ticket thread, or someone who is not an agent: talk, never sent
         try:
-            await replies.thread_answer(desk, ticket_id, user, event.get("text", ""), event["channel"], event["ts"])
+            text, shared = event.get("text", ""), file_ids(event.get("files") or [])
+            attached = () if replies.stays_internal(text) else await fetch_files(desk, client, shared)
+            await replies.thread_answer(desk, ticket_id, user, text or attached_line(attached), event["channel"],
+                                        event["ts"], attached)
         except (UserFacingError, StoreError) as error:
             await client.chat_postEphemeral(channel=event["channel"], user=user, text=str(error))
 
