@@ -73,7 +73,7 @@ def test_pattern_only_accuracy_does_not_fall() -> None:
     assert accuracy >= PATTERN_ACCURACY_FLOOR, f"{correct}/{len(TICKETS)} = {accuracy:.4f}"
 
 
-# The multilingual held-out set (tests/fixtures/classification/eval_multilingual.jsonl): 450 tickets in six
+# The multilingual held-out set (tests/fixtures/classification/eval_multilingual.jsonl): 470 tickets in six
 # languages, written apart from the training data and never read by training. These tests check its shape only;
 # `bench/bench_classify.py` measures the classifier on it.
 MULTILINGUAL_SET = EVAL_SET.with_name("eval_multilingual.jsonl")
