@@ -3,6 +3,7 @@ every channel calls (email, Slack, the CLI, timers)."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ticketing.create import Created, NewTicket, Routing, apply_given_category, 
 from ticketing.ids import build_ticket_id
 from ticketing.model import Attachment, Classification, Message, Ticket
 
+log = logging.getLogger(__name__)
 AsyncClassifier = Callable[[str, str], Awaitable[Classification | None]]
 
 
@@ -132,6 +134,7 @@ class Desk:
 
                 await enqueue_self_service(self, session, created.ticket)
         self.outbox_written()
+        log.info("ticket %s created (%s)", created.ticket.id, request.source.value)
         return created
 
     async def enqueue_customer_mail(

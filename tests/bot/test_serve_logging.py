@@ -5,6 +5,7 @@ and no "token will be unused" warning from Bolt."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -19,9 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.desk import Desk
+from db import tickets as ticket_store
 from tests.bot.slack_helpers import SIGNING_SECRET
 from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
 from tests.smtp_sink import SmtpSink
+from ticketing.create import NewTicket
+from ticketing.model import Source
 
 CUSTOMER = "anna.bride@example.com"
 
@@ -129,3 +134,14 @@ def test_the_model_line_names_the_model_and_host_but_no_key_or_password_in_the_u
     line = model_line(settings)
     assert line == "model classifier: on, gpt-4o-mini at https://llm.example.com/v1"
     assert "hunter2" not in line and "sk-test" not in line
+
+
+async def test_a_ticket_opened_outside_email_is_logged_with_its_id_and_source(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with desk.db.transaction() as session:
+        customer = await ticket_store.ensure_customer(session, CUSTOMER, "Anna", desk.clock.now())
+    with caplog.at_level(logging.INFO, logger="bot.desk"):
+        created = await desk.open_ticket(NewTicket(customer, "Call about a refund", "Phoned", Source.PHONE))
+    assert f"ticket {created.ticket.id} created (phone)" in caplog.messages
+    assert not any(CUSTOMER in m for m in caplog.messages)
