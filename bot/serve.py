@@ -161,7 +161,8 @@ def model_line(settings: Settings) -> str:
     if settings.openai_api_key is None:
         return "model classifier: off, patterns only (set OPENAI_API_KEY to ask a model about the rest)"
     where = urlsplit(settings.openai_base_url or "https://api.openai.com/v1")
-    return f"model classifier: on, {settings.openai_model} at {where.scheme}://{where.hostname}{where.path}"
+    port = f":{where.port}" if where.port else ""  # the host without any user:password@ of the URL
+    return f"model classifier: on, {settings.openai_model} at {where.scheme}://{where.hostname}{port}{where.path}"
 
 
 def _task(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
