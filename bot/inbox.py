@@ -363,7 +363,8 @@ class Inbox(Worker):
 
     async def _remember(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> None:
         """The mail's id for threading, and the people in cc as the ticket's participants."""
-        await mail_store.record_mail_id(session, parsed.message_id, ticket.id, "in", self.desk.clock.now())
+        if len(parsed.message_id.encode()) <= MAX_KEY_BYTES:  # longer ones cannot be indexed (nor threaded by)
+            await mail_store.record_mail_id(session, parsed.message_id, ticket.id, "in", self.desk.clock.now())
         own = set(self.desk.settings.support_address)
         others = [a for a in (*parsed.cc, *parsed.to) if a not in own and a != ticket.customer.email]
         if others:

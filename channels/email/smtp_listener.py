@@ -55,6 +55,8 @@ REPLY_DATA_TOO_BIG = "552 5.3.4 Error: Too much mail data"
 _LIBRARY_REPLIES = {
     "552 Error: message size exceeds fixed maximum message size": REPLY_MAIL_TOO_BIG,
     "552 Error: Too much mail data": REPLY_DATA_TOO_BIG,
+    # A line may be as long as the size cap (see _DeskSMTP): a longer one means the message is over the cap.
+    "500 Line too long (see RFC5321 4.5.3.1.6)": REPLY_DATA_TOO_BIG,
 }
 
 # aiosmtpd logs every command line (envelope addresses) at INFO and every DATA line at DEBUG.

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from db import canned as canned_store
-from db import mail, metrics, outbox
+from db import metrics, outbox
 from db import tickets as store
 from db.errors import NotFound
 from db.kb import include_name
