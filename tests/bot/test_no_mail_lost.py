@@ -207,7 +207,7 @@ async def test_forty_mails_appended_to_dovecot_are_each_marked_seen_and_accounte
             mails.append(mail)
         except IMAPClientError as error:  # never reached the mailbox: nothing the desk could lose
             refused.append((mail.label, str(error)))
-    assert len(mails) >= 38, refused
+    assert [label for label, _error in refused] in ([], ["empty"]), refused  # Dovecot: "Can't save a zero byte message"
     running = await start(settings_for(database_url, support_yml, sink, imap_host=dovecot.host,
                                        imap_port=dovecot.port, imap_user=dovecot.user,
                                        imap_password=dovecot.password, imap_ssl=False), say=lambda _line: None)
