@@ -129,3 +129,27 @@ def test_inbox_audit_accounts_for_every_accepted_mail(limited: Path) -> None:
     assert "quarantined 4" in lines and "2 rate limit" in lines and "2 unreadable" in lines
     assert "of these, 1 reused a Message-ID already stored (kept as new messages)" in lines
     assert any(line.startswith("unaccounted 0") for line in lines)
+
+
+def test_inbox_audit_names_a_processed_mail_whose_ticket_message_is_missing_and_exits_1(limited: Path) -> None:
+    (kept,) = deliver(a_mail(1))
+
+    async def lose_its_message() -> None:
+        from sqlalchemy import update
+
+        from bot.bootstrap import start_desk
+        from bot.settings import load_settings
+        from db.tables import InboundEmailRow
+
+        desk = await start_desk(load_settings(None))
+        try:
+            async with desk.db.transaction() as session:
+                await session.execute(update(InboundEmailRow).where(InboundEmailRow.id == kept)
+                                      .values(ticket_message_id="no-such-message"))
+        finally:
+            await desk.db.close()
+
+    asyncio.run(lose_its_message())
+    result = cli("inbox", "audit")
+    assert result.exit_code == 1
+    assert f"unaccounted  1  (inbound ids: {kept})" in result.output
