@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot import views
 from bot.desk import Desk
@@ -58,7 +59,8 @@ def quarantine_show(inbound_id: int, raw: Annotated[bool, typer.Option(help="Pri
     _run(work)
 
 
-def _report(asked: Sequence[int], done: list[int], existing: dict[int, tuple[InboundStatus, str]], did: str) -> None:
+def _report(asked: Sequence[int], done: list[int], existing: dict[int, tuple[InboundStatus, str]],
+            verb: str, did: str) -> None:
     """What happened to each id; exit 1 when any id was not acted on."""
     if done:
         out.print(f"{len(done)} message(s) {did}: {', '.join(map(str, done))}", highlight=False)
@@ -70,24 +72,25 @@ def _report(asked: Sequence[int], done: list[int], existing: dict[int, tuple[Inb
             continue
         status, reason = existing[inbound_id]
         if status is InboundStatus.QUARANTINED:  # only `release` leaves one: it was not held by the rate limit
-            err.print(f"[yellow]not {did}[/yellow] {inbound_id}: it is held for \"{views.printable(reason)[:80]}\", "
-                      f"not by the rate limit; `wedsync-support quarantine retry {inbound_id}` handles it again",
+            held_for = escape(views.printable(reason)[:80])
+            err.print(f"[yellow]not {verb}[/yellow] {inbound_id}: it is held for \"{held_for}\", not by the rate "
+                      f"limit; `wedsync-support quarantine retry {inbound_id}` handles it again",
                       highlight=False, markup=True)
         else:
-            err.print(f"[yellow]not {did}[/yellow] {inbound_id}: it is not in quarantine (it is {status.value})",
+            err.print(f"[yellow]not {verb}[/yellow] {inbound_id}: it is not in quarantine (it is {status.value})",
                       highlight=False)
     if missing:
         raise typer.Exit(1)
 
 
-def _act(inbound_ids: list[int], did: str, act: Callable[[Desk], Awaitable[list[int]]]) -> None:
+def _act(inbound_ids: list[int], verb: str, did: str, act: Callable[[Desk], Awaitable[list[int]]]) -> None:
     async def work(desk: Desk) -> tuple[list[int], dict[int, tuple[InboundStatus, str]]]:
         done = await act(desk)
         async with desk.db.sessions() as session:
             return done, await mail_store.existing_inbound(session, inbound_ids)
 
     done, existing = _run(work)
-    _report(inbound_ids, done, existing, did)
+    _report(inbound_ids, done, existing, verb, did)
 
 
 @quarantine_app.command("retry")
@@ -98,7 +101,7 @@ def quarantine_retry(inbound_ids: list[int]) -> None:
         async with desk.db.transaction() as session:
             return await mail_store.requeue(session, inbound_ids)
 
-    _act(inbound_ids, "queued again", act)
+    _act(inbound_ids, "queued", "queued again", act)
 
 
 @quarantine_app.command("discard")
@@ -109,7 +112,7 @@ def quarantine_discard(inbound_ids: list[int]) -> None:
         async with desk.db.transaction() as session:
             return await mail_store.discard(session, inbound_ids, desk.clock.now())
 
-    _act(inbound_ids, "discarded (kept, marked ignored)", act)
+    _act(inbound_ids, "discarded", "discarded (kept, marked ignored)", act)
 
 
 @quarantine_app.command("release")
@@ -123,7 +126,7 @@ def quarantine_release(inbound_ids: list[int]) -> None:
                     if status is InboundStatus.QUARANTINED and reason.startswith(RATE_LIMIT_REASON)]
             return await mail_store.requeue(session, held, release=True) if held else []
 
-    _act(inbound_ids, "released", act)
+    _act(inbound_ids, "released", "released past the rate limit", act)
 
 
 @inbox_app.command("audit")

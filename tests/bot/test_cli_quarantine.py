@@ -99,7 +99,7 @@ def test_a_released_message_gets_past_the_rate_limit_once(limited: Path) -> None
     assert [status_of(i)[0] for i in (first, held, later)] == [InboundStatus.PROCESSED, InboundStatus.QUARANTINED,
                                                               InboundStatus.QUARANTINED]
     result = cli("quarantine", "release", str(held))
-    assert result.exit_code == 0 and f"1 message(s) released: {held}" in result.output
+    assert result.exit_code == 0 and f"1 message(s) released past the rate limit: {held}" in result.output
     deliver()  # the worker runs
     status, reason = status_of(held)
     assert status is InboundStatus.PROCESSED and (reason or "").startswith("new ticket")

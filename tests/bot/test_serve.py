@@ -74,4 +74,5 @@ def test_quarantine_list_show_retry_and_discard(in_tmp: Path) -> None:
     listing = runner.invoke(app, ["quarantine", "list"]).output
     assert "quarantine is empty" in listing
     retried_twice = runner.invoke(app, ["quarantine", "retry", str(second)])
-    assert retried_twice.exit_code == 1 and "not in quarantine (it is ignored)" in retried_twice.output
+    assert retried_twice.exit_code == 1
+    assert f"not queued {second}: it is not in quarantine (it is ignored)" in retried_twice.output
