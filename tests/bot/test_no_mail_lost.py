@@ -46,7 +46,11 @@ class Mail:
     redelivery_of: str | None = None  # the label of the mail it repeats
 
 
+USED: set[str] = set()
+
+
 def fixture(name: str) -> bytes:
+    USED.add(f"lost_{name}.raw")
     return (FIXTURES / f"lost_{name}.raw").read_bytes()
 
 
@@ -100,6 +104,12 @@ def corpus() -> list[Mail]:
             f"Message-ID: <c{n}-{n * 7}@example.com>\r\n\r\nHow do I move my booking {n} to another date?\r\n"
         ).encode(), one(TICKET)))
     return mails
+
+
+def test_every_lost_fixture_is_in_the_corpus() -> None:
+    corpus()
+    assert {path.name for path in FIXTURES.glob("lost_*.raw")} == USED
+    assert len(corpus()) == 40
 
 
 def as_an_mta_sends(raw: bytes) -> bytes:
