@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import related
 from bot.deflection import enqueue_self_service
 from bot.desk import Desk
+from bot.inbox_keys import MAX_KEY_BYTES, store_keys
 from bot.workers import Worker
-from channels.email.digest import content_digest
-from channels.email.parse import NO_ID_DOMAIN, NoiseKind, ParsedEmail, classify_noise, message_id_of, parse_email
+from channels.email.parse import NoiseKind, ParsedEmail, classify_noise, parse_email
 from channels.errors import EmailParseError
 from db import mail as mail_store
 from db import tickets as ticket_store
@@ -38,7 +38,6 @@ IGNORED_NOISE = {
     NoiseKind.OWN_ADDRESS: "loop: sent from one of our own addresses",
     NoiseKind.OWN_MESSAGE: "loop: carries one of our own Message-IDs",
 }
-MAX_KEY_BYTES = 900  # a longer Message-ID is filed under a digest (PostgreSQL's index rows hold ~2,700 bytes)
 HASH_ON_LOOP_BYTES = 256 * 1024
 BATCH_SECONDS = 0.05  # the longest a batch of inbound messages holds the write lock (beyond one message)
 
@@ -70,25 +69,6 @@ class Outcome:
 def sender_hash(address: str) -> str:
     """Rate limits count by a hash, so the inbox table's index holds no addresses in the clear."""
     return hashlib.sha256(address.lower().encode()).hexdigest()
-
-
-def store_key(raw: bytes) -> str:
-    """The Message-ID the inbox files `raw` under: its own, or one derived from its bytes when it has none, is
-    too long to index, or cannot be read at all (such a message is still stored; the worker quarantines it)."""
-    try:
-        message_id = message_id_of(raw)
-    except Exception as error:  # whatever the bytes are, they are committed first: never a reason to refuse
-        log.info("a message with no readable header block (%s); filed under a digest of its bytes",
-                 type(error).__name__)
-        message_id = ""
-    if not message_id or len(message_id.encode()) > MAX_KEY_BYTES:
-        message_id = f"{hashlib.sha256(raw).hexdigest()}@{NO_ID_DOMAIN}"
-    return message_id
-
-
-def store_keys(raw: bytes) -> tuple[str, str]:
-    """(the Message-ID to file `raw` under, its content digest)."""
-    return store_key(raw), content_digest(raw)
 
 
 @dataclass(frozen=True)
