@@ -118,8 +118,11 @@ def test_release_refuses_a_message_that_the_rate_limit_did_not_hold(limited: Pat
 
 def test_inbox_audit_accounts_for_every_accepted_mail(limited: Path) -> None:
     reply_to = b"To: support@wedsync.com\r\nReply-To: Ola <ola@example.com>\r\nSubject: no from\r\n\r\nHi\r\n"
-    deliver(a_mail(1), a_mail(1), a_mail(2), b"", b"\x00\x01\xff garbage", reply_to,
-            a_mail(1).replace(b"thing 1", b"thing one"))
+    ids = deliver(a_mail(1), a_mail(1), a_mail(2), b"", b"\x00\x01\xff garbage", reply_to,
+                  a_mail(1).replace(b"thing 1", b"thing one"))
+    shown = " ".join(cli("quarantine", "show", str(ids[6])).output.split())
+    assert f"id collision reuses the Message-ID of inbound {ids[0]}" in shown
+    assert "deliveries 2" in " ".join(cli("quarantine", "show", str(ids[0])).output.split())
     result = cli("inbox", "audit")
     assert result.exit_code == 0, result.output
     lines = [" ".join(line.split()) for line in result.output.splitlines()]
