@@ -147,9 +147,15 @@ def tickets_new(
 
 
 @tickets_app.command("import")
-def tickets_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+def tickets_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    notify: Annotated[bool, typer.Option(help="Announce SLA warnings and breaches that came before the import "
+                                              "(customer mail, manager pages, escalation), as if they were new.")
+                      ] = False,
+) -> None:
     """Bring open tickets from another desk: one JSON object a line (customer_email, subject, description,
-    created_at; optional status, priority, category, assignee). They keep their created time."""
+    created_at; optional status, priority, category, assignee). They keep their created time; breaches
+    before the import are recorded, not announced, unless --notify."""
     lines = file.read_text(encoding="utf-8-sig").splitlines()
 
     async def work(desk: Desk) -> tuple[list[str], list[str]]:
@@ -161,7 +167,7 @@ def tickets_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
             for number, line in enumerate(lines, start=1):
                 if line.strip():
                     try:
-                        created.append(await import_ticket(desk, parse_ticket_line(line)))
+                        created.append(await import_ticket(desk, parse_ticket_line(line), notify))
                     except RowError as error:
                         problems.append(f"line {number}: {error}")
                 progress.advance(task)

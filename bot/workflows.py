@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import sla
 from bot.desk import Desk
 from bot.imports import ImportedTicket
 from db import tickets as ticket_store
@@ -9,9 +10,11 @@ from ticketing.create import NewTicket, apply_given_category
 from ticketing.model import Source
 
 
-async def import_ticket(desk: Desk, item: ImportedTicket) -> str:
+async def import_ticket(desk: Desk, item: ImportedTicket, notify: bool = False) -> str:
     """An open ticket from another desk: it keeps its created time, so its SLA clocks are right from the first
-    minute; no confirmation mail (the customer heard from the old desk already)."""
+    minute; no confirmation mail (the customer heard from the old desk already). Warnings and breaches that
+    came before the import are recorded, not announced (no customer mail, no manager page, no escalation);
+    `notify` lets the SLA ticker announce them as if they happened now."""
     found = await desk.classify(item.subject, item.description)  # outside the transaction: a model may be slow
     async with desk.db.transaction() as session:
         customer = await ticket_store.ensure_customer(session, item.customer_email, "", desk.clock.now())
@@ -20,4 +23,6 @@ async def import_ticket(desk: Desk, item: ImportedTicket) -> str:
                             category=item.category, priority=item.priority, assignee=item.assignee,
                             extra={"imported": True})
         created = await desk.create(session, request, apply_given_category(request, found))
+        if not notify:
+            await sla.record_past(desk, session, created.ticket.id)
     return created.ticket.id
