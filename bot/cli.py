@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from bot import views
@@ -67,7 +68,7 @@ def _guarded(coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coroutine)
     except (BotError, StoreError, UserFacingError) as error:
         coroutine.close()
-        err.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
