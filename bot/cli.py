@@ -31,6 +31,7 @@ from ticketing.create import NewTicket
 from ticketing.errors import UserFacingError
 from ticketing.model import Priority, Source, Status
 from ticketing.pattern_suggest import Example, PatternSuggestion, suggest_patterns
+from ticketing.routing import DEFAULT_TEAM, TEAM_BY_CATEGORY
 
 app = typer.Typer(help="WedSync support desk: email in, Slack for agents, SLA clocks.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -190,9 +191,13 @@ def tickets_list(
     """Tickets, newest first."""
 
     async def work(desk: Desk) -> None:
+        known = sorted({*desk.config.teams, *TEAM_BY_CATEGORY.values(), DEFAULT_TEAM})
+        if team is not None and team not in known:
+            raise BotError(f"no team {team!r}; the teams are {', '.join(known)}")
         async with desk.db.sessions() as session:
             found = await ticket_store.list_tickets(session, status or (), priority, team, limit=limit)
-        views.print_ticket_table(out, found, desk.clock.now())
+            total = await ticket_store.count_tickets(session, status or (), priority, team)
+        views.print_ticket_table(out, found, desk.clock.now(), total, lambda who: views.agent_name(desk, who))
 
     run(work)
 
@@ -295,6 +300,11 @@ def patterns_suggest(
         out.print(f"  - name: learnt_{s.category}\n    regex: '{s.regex}'\n    category: {s.category}\n"
                   f"    type: question   # check this\n    # catches {s.corrections} corrected tickets; right "
                   f"{s.precision:.0%} of the {s.matches} tickets it matches", highlight=False)
+
+
+from bot.cli_outbox import outbox_app  # noqa: E402  (it uses `run` and the consoles above)
+
+app.add_typer(outbox_app, name="outbox")
 
 
 def main() -> None:
