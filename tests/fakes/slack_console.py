@@ -15,6 +15,7 @@ agent `--as` names, the way Slack would tell the desk (signed requests to /slack
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 import time
@@ -81,7 +82,8 @@ class ConsoleSlack(SlackApi):
         number = self.numbered.index((channel, ts)) + 1
         where = f"thread of {message['thread_ts']}" if message.get("thread_ts") not in (None, ts) else "channel"
         verb = "updated" if method == "chat.update" else "posted"
-        print(f"#{number} {verb} in {channel} ({where}, ts {ts}): {str(message.get('text', ''))[:300]}",
+        text = html.unescape(str(message.get("text", "")))  # Slack's &lt; &gt; &amp;, shown as typed
+        print(f"#{number} {verb} in {channel} ({where}, ts {ts}): {text[:300]}",
               file=self.out, flush=True)
         for _block, action, value in buttons(message.get("blocks") or []):
             print(f"     button {action} ({value})", file=self.out, flush=True)
