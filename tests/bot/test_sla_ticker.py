@@ -330,6 +330,20 @@ async def test_an_imported_ticket_announces_the_moments_still_ahead_of_it(sla_de
     assert len(containing(await thread_texts(sla_desk, ticket_id), "Escalated to level")) == 1
 
 
+@pytest.mark.parametrize("notify", [False, True])
+async def test_an_imported_refund_request_mails_the_refund_policy_only_with_notify(
+    sla_desk: Desk, clock: FakeClock, notify: bool
+) -> None:
+    """The default "refund request" rule sends the refund policy on creation: not to an imported customer
+    (who heard from the old desk), unless the import asks for announcements."""
+    ticket_id = await a_ticket(sla_desk, None, Tier.FREE, subject="Refund please",
+                               description="I would like a refund for last month.", notify=notify)
+    ticket = await get_ticket(sla_desk, ticket_id)
+    assert "refund_request" in ticket.tags  # the rule's changes to the ticket happen either way
+    mails = [p for kind, _, p in await outbox(sla_desk, ticket_id) if kind == "email"]
+    assert len(mails) == (1 if notify else 0)
+
+
 # -- 2. pause and resume -------------------------------------------------------------------------------------
 
 
