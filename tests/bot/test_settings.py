@@ -159,3 +159,13 @@ def test_a_whole_feature_and_no_feature_both_load(clean_env: pytest.MonkeyPatch)
                        "TWILIO_FROM_NUMBER": "+447700900000", "SMTP_HOST": "smtp.example.com"}.items():
         clean_env.setenv(key, value)
     assert load_settings(None).sms_enabled
+
+
+def test_the_example_env_file_copied_as_env_loads_without_a_complaint(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text((Path(__file__).parents[2] / ".env.example").read_text())
+    with caplog.at_level(logging.WARNING):
+        settings = load_settings(env)
+    assert settings.support_address == ("support@wedsync.com",) and caplog.text == ""
