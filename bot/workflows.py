@@ -13,7 +13,7 @@ from ticketing.model import Source
 async def import_ticket(desk: Desk, item: ImportedTicket, notify: bool = False) -> str:
     """An open ticket from another desk: it keeps its created time, so its SLA clocks are right from the first
     minute; no confirmation mail (the customer heard from the old desk already). Warnings and breaches that
-    came before the import are recorded, not announced (no customer mail, no manager page, no escalation);
+    came before the import are recorded, not announced (no customer mail, no manager page, no escalation).
     Automation rules run on it, but without customer mail or manager alerts (`bot.automation.quiet_import`).
     `notify` lets the SLA ticker and the rules announce as if it all happened now."""
     found = await desk.classify(item.subject, item.description)  # outside the transaction: a model may be slow
