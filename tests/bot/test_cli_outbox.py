@@ -13,10 +13,18 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.desk import Desk
+from bot.serve import start
+from bot.settings import Settings
 from db import outbox as outbox_store
+from db import tickets as ticket_store
 from db.migrate import upgrade
 from db.outbox import OutboxEntry
 from db.session import open_database
+from tests.smtp_sink import SmtpSink
+from tests.waiting import eventually
+from ticketing.create import NewTicket
+from ticketing.model import Customer, Source
 
 runner = CliRunner()
 
@@ -140,3 +148,45 @@ def test_the_command_line_shows_agents_by_name_not_slack_id(desk_env: dict[str, 
     assert "Bea Billing" in row and "UBILLAGNT1" not in row
     _, shown = cli(desk_env, "tickets", "show", ticket_id)
     assert re.search(r"assignee\s+Bea Billing \(UBILLAGNT1\)", shown)
+
+
+async def test_a_mail_given_up_on_is_sent_by_the_running_serve_after_outbox_retry(
+    in_tmp: Path, database_url: str, support_yml: Path, sink: SmtpSink
+) -> None:
+    """The whole way: a real SMTP server refuses the confirmation (550), the running `serve` gives up on it;
+    `outbox list` in another thread says so and why; `outbox retry` makes it due and the same `serve` sends it."""
+    sink.fail_next("550 5.1.1 No such user", stage="rcpt")
+    settings = Settings(_env_file=None, database_url=database_url, support_config=support_yml, smtp_listen_port=0,
+                        http_port=0, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_starttls=False)
+    running = await start(settings, say=lambda _line: None)
+    try:
+        created = await running.desk.open_ticket(NewTicket(
+            await a_customer(running.desk), "Payment failed", "My card payment failed twice", Source.EMAIL))
+
+        async def given_up() -> OutboxEntry | None:
+            async with running.desk.db.sessions() as session:
+                found, _ = await outbox_store.list_entries(session, ("dead",))
+            return found[0] if found else None
+
+        dead = await eventually(given_up, 15, "the mailer gives up on the 550")
+        assert dead.ticket_id == created.ticket.id
+        env = {"DATABASE_URL": database_url, "SUPPORT_CONFIG": str(support_yml), "SMTP_HOST": "127.0.0.1",
+               "SMTP_PORT": str(sink.port)}
+        _, listing = await asyncio.to_thread(cli, env, "outbox", "list")
+        row = next(line for line in listing.splitlines() if created.ticket.id in line)
+        assert "dead" in row and "550" in row and f"never (`outbox retry {dead.id}`)" in row
+        code, output = await asyncio.to_thread(cli, env, "outbox", "retry", str(dead.id))
+        assert code == 0 and f"1 row(s) due now: {dead.id}" in output
+        await eventually(lambda: _some(len(sink.messages) == 1), 15, "the retried mail is sent")
+        assert sink.messages[0].rcpt_tos == ["anna@example.com"]
+    finally:
+        await running.stop()
+
+
+async def _some(value: bool) -> bool:
+    return value
+
+
+async def a_customer(desk: Desk) -> Customer:
+    async with desk.db.transaction() as session:
+        return await ticket_store.ensure_customer(session, "anna@example.com", "Anna", desk.clock.now())
