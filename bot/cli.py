@@ -191,10 +191,11 @@ def tickets_list(
     """Tickets, newest first."""
 
     async def work(desk: Desk) -> None:
-        known = sorted({*desk.config.teams, *TEAM_BY_CATEGORY.values(), DEFAULT_TEAM})
-        if team is not None and team not in known:
-            raise BotError(f"no team {team!r}; the teams are {', '.join(known)}")
         async with desk.db.sessions() as session:
+            known = sorted({*desk.config.teams, *TEAM_BY_CATEGORY.values(), DEFAULT_TEAM,
+                            *await ticket_store.ticket_teams(session)})
+            if team is not None and team not in known:
+                raise BotError(f"no team {team!r}; the teams are {', '.join(known)}")
             found = await ticket_store.list_tickets(session, status or (), priority, team, limit=limit)
             total = await ticket_store.count_tickets(session, status or (), priority, team)
         views.print_ticket_table(out, found, desk.clock.now(), total, lambda who: views.agent_name(desk, who))

@@ -371,6 +371,11 @@ async def count_tickets(session: AsyncSession, statuses: Iterable[Status] = (), 
     return int((await session.execute(query)).scalar_one())
 
 
+async def ticket_teams(session: AsyncSession) -> set[str]:
+    """Every team some ticket is in (a team dropped from support.yml keeps its tickets)."""
+    return set((await session.execute(select(TicketRow.team).distinct())).scalars())
+
+
 def _filtered(query: Any, statuses: Iterable[Status], priority: Priority | None, team: str | None,
               assignee: str | None) -> Any:
     wanted = [s.value for s in statuses]

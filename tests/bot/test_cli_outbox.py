@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -21,6 +22,7 @@ from db import tickets as ticket_store
 from db.migrate import upgrade
 from db.outbox import OutboxEntry
 from db.session import open_database
+from db.tables import TicketRow
 from tests.smtp_sink import SmtpSink
 from tests.waiting import eventually
 from ticketing.create import NewTicket
@@ -190,3 +192,21 @@ async def _some(value: bool) -> bool:
 async def a_customer(desk: Desk) -> Customer:
     async with desk.db.transaction() as session:
         return await ticket_store.ensure_customer(session, "anna@example.com", "Anna", desk.clock.now())
+
+
+def test_a_team_that_only_old_tickets_are_in_can_still_be_listed(desk_env: dict[str, str]) -> None:
+    """A team dropped from support.yml keeps its tickets: listing it is not refused."""
+    ticket_id = new_ticket(desk_env)
+
+    async def move() -> None:
+        database = open_database(desk_env["DATABASE_URL"])
+        try:
+            async with database.transaction() as session:
+                await session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(team="weddings_team"))
+        finally:
+            await database.close()
+
+    asyncio.run(move())
+    code, output = cli(desk_env, "tickets", "list", "--team", "weddings_team")
+    assert code == 0 and ticket_id in output
+    assert "weddings_team" in cli(desk_env, "tickets", "list", "--team", "nope")[1]
