@@ -5,10 +5,10 @@
     guess.category, guess.category_confidence      # "billing", 0.86
     guess.type, guess.type_confidence
 
-Two heads share one vectorizer: the category (15 classes) and the type (6). Logistic regression gives
-probabilities directly (multinomial, `predict_proba`); the recall-first classes (security, data_loss) get a
-larger class weight, and `predict` picks them whenever their probability reaches `RECALL_FIRST_THRESHOLD`
-even when another class scores higher: missing them is the costly error.
+Two heads share the vectorizers: the category (15 classes) and the type (6), each a linear SVM whose scores
+are calibrated to probabilities (`CalibratedClassifierCV`, sigmoid, 3 folds); the recall-first classes
+(security, data_loss) get a larger class weight, and `predict` picks them whenever their probability reaches
+`RECALL_FIRST_THRESHOLD` even when another class scores higher: missing them is the costly error.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 RECALL_FIRST = ("security", "data_loss")
