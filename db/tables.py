@@ -90,6 +90,7 @@ class TicketRow(Base):
     # ticker reads tickets through this indexed column only, never by scanning every open ticket.
     sla_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
     sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    language: Mapped[str] = mapped_column(String(8), server_default="en")  # 0009, issue 11
     __table_args__ = (
         CheckConstraint(
             "satisfaction_rating IS NULL OR (satisfaction_rating >= 1 AND satisfaction_rating <= 5)",
