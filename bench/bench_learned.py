@@ -130,7 +130,8 @@ def retraining_gain(seed: list[TrainingRow], rows: list[Row], seed_model: Ticket
     after = score(test, answers(retrained, test)["desk"])
     print(f"\nretraining on {len(corrections)} simulated agent corrections (one half of the file), measured on the "
           f"other half ({len(test)} tickets), desk order:")
-    print(f"  category {before['category']:.1%} -> {after['category']:.1%} ({after['category'] - before['category']:+.1%}),"
+    gain = after["category"] - before["category"]
+    print(f"  category {before['category']:.1%} -> {after['category']:.1%} ({gain:+.1%}),"
           f" type {before['type']:.1%} -> {after['type']:.1%}")
     return {"corrections": len(corrections), "measured_on": len(test), "before": before, "after": after}
 

@@ -16,6 +16,7 @@ from rich.progress import Progress
 
 from bot import views
 from bot.bootstrap import start_desk
+from bot.cli_classifier import classifier_app
 from bot.desk import Desk
 from bot.errors import BotError
 from bot.imports import RowError, parse_customer_row, parse_ticket_line
@@ -42,6 +43,7 @@ patterns_app = typer.Typer(help="Classification patterns.", no_args_is_help=True
 app.add_typer(patterns_app, name="patterns")
 quarantine_app = typer.Typer(help="Mail that could not be handled, kept raw with its error.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(classifier_app, name="classifier")
 
 # Piped output (scripts, tests) gets wide lines instead of Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)

@@ -11,6 +11,7 @@ retrains in the classifier's process pool; intake goes on with the current model
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from channels.learned.classifier import LearnedClassifier
 from channels.learned.model import TrainingRow
 from channels.learned.store import ModelInfo, seed_rows
 from db.learning import labelled_tickets
+from db.session import Database
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,8 @@ class History:
     resolved: int
 
 
-async def history(desk: Desk) -> History:
-    async with desk.db.sessions() as session:
+async def history(db: Database) -> History:
+    async with db.sessions() as session:
         labelled = await labelled_tickets(session)
     rows: list[TrainingRow] = []
     corrections = resolved = 0
@@ -55,8 +57,8 @@ def seen_by(info: ModelInfo | None) -> int:
     return info.sources.get("correction", 0) // CORRECTION_WEIGHT + info.sources.get("resolved", 0)
 
 
-async def training_rows(desk: Desk) -> tuple[list[TrainingRow], History]:
-    found = await history(desk)
+async def training_rows(db: Database) -> tuple[list[TrainingRow], History]:
+    found = await history(db)
     return [*seed_rows(), *found.rows], found
 
 
@@ -70,7 +72,7 @@ class Retrainer:
         """Retrains when MIN_NEW history rows arrived since the model in use; None when not due."""
         if self.learned.training:
             return None
-        rows, found = await training_rows(self.desk)
+        rows, found = await training_rows(self.desk.db)
         new = found.corrections + found.resolved - seen_by(self.learned.info)
         if new < self.min_new:
             return None
@@ -79,10 +81,8 @@ class Retrainer:
 
     async def run(self) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=self.every_seconds)
-            except TimeoutError:
-                pass
             if self._stop.is_set():
                 break
             try:

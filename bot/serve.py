@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.bootstrap import start_desk
-from bot.learning import Retrainer
 from bot.desk import Desk
 from bot.errors import SettingsError
 from bot.inbox import Inbox
+from bot.learning import Retrainer
 from bot.mailer import Mailer
 from bot.settings import Settings
 from bot.sla import Ticker
@@ -61,7 +61,8 @@ class Running:
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.retrainer, *(self.slack.workers if self.slack else [])]
+        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.retrainer,
+                   *(self.slack.workers if self.slack else [])]
         for worker in workers:
             if worker is not None:
                 worker.stop()
