@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.desk import Desk
@@ -57,9 +58,10 @@ def seen_by(info: ModelInfo | None) -> int:
     return info.sources.get("correction", 0) // CORRECTION_WEIGHT + info.sources.get("resolved", 0)
 
 
-async def training_rows(db: Database) -> tuple[list[TrainingRow], History]:
+async def training_rows(db: Database, seed: Callable[[], list[TrainingRow]] = seed_rows
+                        ) -> tuple[list[TrainingRow], History]:
     found = await history(db)
-    return [*seed_rows(), *found.rows], found
+    return [*seed(), *found.rows], found
 
 
 class Retrainer:
@@ -72,7 +74,7 @@ class Retrainer:
         """Retrains when MIN_NEW history rows arrived since the model in use; None when not due."""
         if self.learned.training:
             return None
-        rows, found = await training_rows(self.desk.db)
+        rows, found = await training_rows(self.desk.db, self.learned.seed)
         new = found.corrections + found.resolved - seen_by(self.learned.info)
         if new < self.min_new:
             return None

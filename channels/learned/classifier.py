@@ -59,9 +59,11 @@ def classification_of(guess: Guess) -> Classification:
 
 
 class LearnedClassifier:
-    def __init__(self, store: ModelStore, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, store: ModelStore, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 seed: Callable[[], list[TrainingRow]] = seed_rows) -> None:
         self.store = store
         self.now = now
+        self.seed = seed  # the labelled rows every training starts from (the shipped seed set)
         self.model: TicketModel | None = None
         self.info: ModelInfo | None = None
         self._status = LearnedStatus("none", None, 0, "not started")
@@ -112,7 +114,7 @@ class LearnedClassifier:
         status = await asyncio.to_thread(self.load_now)
         if status.state == "training":
             problem = status.detail
-            self._training = asyncio.create_task(self._train(seed_rows(), note=problem))
+            self._training = asyncio.create_task(self._train(self.seed(), note=problem))
         return self._status
 
     async def wait_ready(self) -> LearnedStatus:
