@@ -91,7 +91,7 @@ def test_a_missing_model_file_is_named_in_the_reason(tmp_path: Path) -> None:
     store = ModelStore(tmp_path)
     info = store.save(small_model(), small_seed(), NOW)
     (tmp_path / info.file_name).unlink()
-    with pytest.raises(ModelUnavailable, match="model-0001.joblib is missing"):
+    with pytest.raises(ModelUnavailable, match=r"model-0001\.joblib is missing"):
         store.load()
 
 
