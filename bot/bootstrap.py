@@ -7,6 +7,7 @@ import logging
 from bot import automation, related, sla
 from bot.config import load_config
 from bot.desk import Clock, Desk, SystemClock
+from bot.errors import SettingsError
 from bot.kb import index_folder
 from bot.settings import Settings
 from channels.language import LanguageDetector
@@ -45,7 +46,11 @@ async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
             desk.learned, desk.learner = learned, learned
         languages = [c for c in settings.detect_languages.split(",") if c.strip()]
         if languages:
-            desk.detect_language = LanguageDetector(languages).detect
+            try:
+                desk.detect_language = LanguageDetector(languages).detect
+            except ValueError as error:
+                raise SettingsError(f"DETECT_LANGUAGES={settings.detect_languages!r}: {error} "
+                                    "(or set it empty to turn detection off)") from None
         if settings.kb_folder is not None:
             added, unchanged, removed = await index_folder(database, settings.kb_folder, desk.clock.now())
             log.info("knowledge base: %d new or changed, %d unchanged, %d removed", added, unchanged, removed)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bot.bootstrap import start_desk
+from bot.errors import SettingsError
+from bot.settings import Settings
 from channels.language import LanguageDetector
 
 
@@ -32,3 +37,12 @@ def test_too_little_text_gives_no_language(detector: LanguageDetector) -> None:
 def test_an_unknown_language_code_is_refused_with_the_fix() -> None:
     with pytest.raises(ValueError, match="ISO 639-1"):
         LanguageDetector(("en", "xx"))
+
+
+async def test_a_bad_detect_languages_setting_stops_the_desk_naming_the_setting(
+    database_url: str, support_yml: Path
+) -> None:
+    settings = Settings(_env_file=None, database_url=database_url, support_config=support_yml,
+                        detect_languages="en,klingon")
+    with pytest.raises(SettingsError, match=r"DETECT_LANGUAGES='en,klingon'.*ISO 639-1"):
+        await start_desk(settings)
