@@ -75,8 +75,10 @@ class TicketModel:
                                      token_pattern=r"(?u)\b\w[\w']*\b", max_features=120_000)
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
                                      max_features=200_000)
-        self.category_head = CalibratedClassifierCV(LinearSVC(C=c), method="sigmoid", cv=3)
-        self.type_head = CalibratedClassifierCV(LinearSVC(C=c), method="sigmoid", cv=3)
+        self.category_head = CalibratedClassifierCV(
+            LinearSVC(C=c, random_state=0), method="sigmoid", cv=3, n_jobs=2)
+        self.type_head = CalibratedClassifierCV(
+            LinearSVC(C=c, random_state=0), method="sigmoid", cv=3, n_jobs=2)
         self.rows = 0
         self._fast: FastHeads | None = None
 
