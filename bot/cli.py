@@ -60,6 +60,8 @@ def run(work: Callable[[Desk], Awaitable[T]]) -> T:
         try:
             return await work(desk)
         finally:
+            if desk.learner is not None:
+                await desk.learner.aclose()
             await desk.db.close()
 
     return _guarded(main())

@@ -155,6 +155,9 @@ class LearnedClassifier:
     async def aclose(self) -> None:
         if self._training is not None and not self._training.done():
             self._training.cancel()
-        if self._pool is not None:
+        if self._pool is not None:  # a training in progress is stopped: its files are written whole or not at all
+            processes = list((getattr(self._pool, "_processes", None) or {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
             self._pool = None

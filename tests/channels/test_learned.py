@@ -111,3 +111,12 @@ async def test_with_no_model_the_seed_model_is_trained_in_the_background_and_pat
         assert ModelStore(tmp_path / "models").current_version() == 1
     finally:
         await learned.aclose()
+
+
+async def test_closing_during_a_training_stops_it_and_leaves_no_partial_version(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "models")
+    learned = LearnedClassifier(store, now=lambda: NOW, seed=lambda: list(small_seed()))
+    status = await learned.start()
+    assert status.state == "training"
+    await learned.aclose()
+    assert store.current_version() is None and store.versions() == []
