@@ -85,3 +85,17 @@ async def test_intake_is_answered_while_the_model_retrains(learning_desk: Desk) 
     assert not training.done() and answer.category is Category.BILLING
     info = await training
     assert info.version == 2
+
+
+async def test_a_resolved_ticket_becomes_a_training_row_with_its_final_category(learning_desk: Desk) -> None:
+    desk = learning_desk
+    async with desk.db.transaction() as session:
+        customer = await ticket_store.ensure_customer(session, "kim@example.com", "Kim", desk.clock.now())
+    created = await desk.open_ticket(NewTicket(customer, "Invoice please", "please send me the March invoice"),
+                                     confirm=False)
+    assert (await history(desk.db)).resolved == 0
+    await actions.resolve(desk, created.ticket.id, by="UTECHAGNT1")
+    found = await history(desk.db)
+    assert (found.corrections, found.resolved) == (0, 1)
+    (row,) = found.rows
+    assert (row.subject, row.category, row.source) == ("Invoice please", created.ticket.category.value, "resolved")
