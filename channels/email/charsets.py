@@ -7,6 +7,12 @@ Windows-1252 smart quotes) or are missing. The stdlib codecs do the decoding;
 this module only picks the codec: the declared one mapped to its practical
 superset (the WHATWG Encoding Standard does the same), then UTF-8, then
 charset-normalizer's detection, then a lossy decode with replacement characters.
+
+Header bytes (:func:`decode_header_bytes`) get the same detection, with two
+differences: a header is short, so the charset the body was read in is a hint
+that outweighs a guess; and a Western single-byte label on an encoded word
+decodes any bytes at all, so when detection clearly reads the bytes as a CJK
+multi-byte charset (GB2312 sent as ISO-8859-1, say) that reading wins.
 """
 
 from __future__ import annotations
@@ -98,6 +104,10 @@ _DETECTABLE = (
 )
 
 
+# Detected codecs that a Western single-byte label on a header may be overruled by.
+_MULTIBYTE = frozenset({"gb18030", "big5", "cp932", "shift_jis", "euc_jp", "cp949"})
+
+
 @dataclass(frozen=True)
 class Decoded:
     text: str
@@ -155,12 +165,13 @@ def _strict(data: bytes, codec: str) -> str | None:
         return None
 
 
-def _detect(data: bytes) -> str | None:
+def _detect(data: bytes, prefer: tuple[str, ...] = ()) -> str | None:
     """charset-normalizer's guess among the charsets mail uses, or None.
 
     Short texts fit several codepages equally well; among the least chaotic
-    readings, the one most common in mail (``_DETECTABLE`` order) wins, so
-    French in ISO-8859-1 does not come out as Central European.
+    readings, a ``prefer`` codec giving the same text wins, then the one most
+    common in mail (``_DETECTABLE`` order), so French in ISO-8859-1 does not
+    come out as Central European.
     """
     try:
         matches = list(charset_normalizer.from_bytes(data[:_DETECT_SAMPLE], cp_isolation=list(_DETECTABLE)))
@@ -171,6 +182,11 @@ def _detect(data: bytes) -> str | None:
         return None
     least = min(match.percent_chaos for match in matches)
     readings = {name for m in matches if m.percent_chaos - least < 0.1 for name in m.could_be_from_charset}
+    if prefer:
+        texts = {_strict(data, name) for name in readings}
+        preferred = next((codec for codec in prefer if _strict(data, codec) in texts), None)
+        if preferred is not None:
+            return preferred
     chosen = next((name for name in _DETECTABLE if name in readings), matches[0].encoding)
     return _codec(chosen)
 
@@ -233,6 +249,48 @@ def decode_bytes(data: bytes, declared: str | None) -> Decoded:
     text, how = _fallback(data, tried)
     log.debug("charset %r not usable as declared, decoded as %s", label, how)
     return Decoded(clean(text), how.split(" ", 1)[0], _defect(declared, label, tried, how))
+
+
+def _header_guess(data: bytes, hint: str | None) -> tuple[str, str]:
+    """Undeclared 8-bit header bytes: UTF-8, a multi-byte hint, detection, the hint, Windows-1252.
+
+    Returns the text and the codec used (with " (detected)" when guessed).
+    """
+    text = _strict(data, "utf-8")
+    if text is not None:
+        return text, "utf-8"
+    hinted = candidates_for(normalize_label(hint))
+    if hinted and hinted != _WESTERN and hinted != ("utf-8-sig",):
+        for codec in hinted:
+            text = _strict(data, codec)
+            if text is not None:
+                return text, codec
+    detected = _detect(data, prefer=hinted)
+    for codec in (*((detected,) if detected else ()), *hinted, "cp1252"):
+        text = _strict(data, codec)
+        if text is not None:
+            return text, f"{codec} (detected)" if codec == detected else codec
+    return data.decode("utf-8", "replace"), "utf-8 with replacement characters"
+
+
+def decode_header_bytes(data: bytes, declared: str | None, hint: str | None = None) -> Decoded:
+    """Header bytes: an encoded word's (``declared`` is its charset) or raw 8-bit ones (``declared`` None).
+
+    ``hint`` is the charset the body was decoded in (or declares), used for raw bytes.
+    """
+    label = normalize_label(declared)
+    if declared is None:
+        if data.isascii() and b"\x1b" not in data:
+            return Decoded(clean(data.decode("ascii")), "ascii", None)
+        if b"\x1b" in data and (text := _strict(data, _ESCAPE_SEQUENCE_CODEC)) is not None:
+            return Decoded(clean(text), _ESCAPE_SEQUENCE_CODEC, None)
+        text, how = _header_guess(data, hint)
+        return Decoded(clean(text), how.split(" ", 1)[0], None if how == "utf-8" else f"8-bit header decoded as {how}")
+    if label in _UTF8_FIRST and not data.isascii() and _strict(data, "utf-8") is None:
+        detected = _detect(data, prefer=_WESTERN)
+        if detected in _MULTIBYTE and (text := _strict(data, detected)) is not None:
+            return Decoded(clean(text), detected, f"charset {label} declared but the text is {detected} (detected)")
+    return decode_bytes(data, declared)
 
 
 def sniff_html_charset(data: bytes) -> str | None:
