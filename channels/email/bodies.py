@@ -80,12 +80,13 @@ def _inner_message(part: Message) -> Message | None:
     return inner if any(True for _ in inner.raw_items()) else None
 
 
-def _forward_block(part: Message, hint: str | None, depth: int, defects: list[str]) -> str:
+def _forward_block(part: Message, hint: str | None, depth: int, defects: list[str], after_marker: bool) -> str:
+    """The attached message as a forwarded block (no separator line when one already comes before it)."""
     inner = _inner_message(part) if depth < MAX_FORWARD_DEPTH else None
     if inner is None:
         return ""
     first, _ = mh.raw_first_headers(inner)
-    lines = [FORWARD_SEPARATOR]
+    lines = [] if after_marker else [FORWARD_SEPARATOR]
     for label, key in _FORWARD_HEADERS:
         value = mh.header_text(first.get(key), hint)
         if value:
@@ -110,6 +111,12 @@ class _Pieces:
             if any(squashed in other for other in others):
                 return
         self.items.append((index, kind, text))
+
+    def ends_with_marker(self, index: int) -> bool:
+        """True when the last text kept before ``index`` ends with a separator line."""
+        before = [text for i, _, text in self.items if i < index]
+        lines = [line for line in (before[-1] if before else "").split("\n") if line.strip()]
+        return bool(lines) and is_marker(lines[-1])
 
     def says_nothing(self) -> bool:
         return all(is_marker(line) for _, _, text in self.items for line in text.split("\n"))
@@ -145,7 +152,8 @@ def assemble(parts: Parts, depth: int = 0) -> BodyText:
     forward_only = pieces.says_nothing()
     for i in forwards:
         if forward_only or disposition(bodies[i].part) != "attachment":
-            pieces.add(i, BodyKind.MESSAGE, _forward_block(bodies[i].part, hint, depth, defects))
+            block = _forward_block(bodies[i].part, hint, depth, defects, pieces.ends_with_marker(i))
+            pieces.add(i, BodyKind.MESSAGE, block)
     markup = [d.text for body, d in zip(bodies, decoded, strict=True) if d is not None and body.kind is BodyKind.HTML]
     return BodyText(pieces.text().strip(), "\n".join(markup) if markup else None, hint, tuple(defects))
 

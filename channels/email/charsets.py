@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import charset_normalizer
@@ -271,6 +272,23 @@ def _header_guess(data: bytes, hint: str | None) -> tuple[str, str]:
         if text is not None:
             return text, f"{codec} (detected)" if codec == detected else codec
     return data.decode("utf-8", "replace"), "utf-8 with replacement characters"
+
+
+def header_hint(values: Iterable[bytes], hint: str | None) -> str | None:
+    """The charset hint for a message's raw 8-bit headers (``values``); ``hint`` is the body's charset.
+
+    A multi-byte body charset stays the hint. Otherwise the 8-bit values that are not UTF-8 are detected
+    together -- one display name alone is too short to tell GB2312 from a codepage -- and a multi-byte
+    answer becomes the hint.
+    """
+    hinted = candidates_for(normalize_label(hint))
+    if hinted and hinted != _WESTERN and hinted != ("utf-8-sig",):
+        return hint
+    sample = b"\n".join(value for value in values if not value.isascii() and _strict(value, "utf-8") is None)
+    if not sample:
+        return hint
+    detected = _detect(sample, prefer=hinted)
+    return detected if detected in _MULTIBYTE else hint
 
 
 def decode_header_bytes(data: bytes, declared: str | None, hint: str | None = None) -> Decoded:

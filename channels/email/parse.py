@@ -50,6 +50,7 @@ from channels.email import mimeheaders as mh
 from channels.email.attachments import build as build_attachments
 from channels.email.bodies import assemble
 from channels.email.bounce import BounceInput, bounce_info
+from channels.email.charsets import header_hint
 from channels.email.mimeparts import Parts, walk
 from channels.email.noise import NoiseInput, noise_kind
 from channels.email.parsed import BounceInfo, NoiseKind, ParsedAttachment, ParsedEmail, SenderSource
@@ -76,6 +77,7 @@ _MAX_DEFECTS = 100
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,75}")
 _SINGLE_HEADERS = ("from", "to", "cc", "reply-to", "subject", "date", "message-id", "in-reply-to", "references")
 MAX_JUNK_LINES = 5
+_TEXT_HEADERS = ("subject", "from", "to", "cc", "reply-to", "sender")
 _HEADER_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9_-]{0,75})[ \t]*:")
 # Fields one of which must open the header block found after junk lines, so prose is not taken for headers.
 _MAIL_FIELDS = frozenset({
@@ -186,6 +188,12 @@ def _charset_hint(parts: Parts) -> str | None:
         if charset:
             return charset
     return None
+
+
+def _header_hint(first: dict[str, str], body_charset: str | None) -> str | None:
+    """The charset hint for raw 8-bit header text: the body's, or what all 8-bit headers read as together."""
+    values = (first[name] for name in _TEXT_HEADERS if name in first and not first[name].isascii())
+    return header_hint((value.encode("utf-8", "surrogateescape") for value in values), body_charset)
 
 
 def _addresses(first: dict[str, str], hint: str | None, defects: _Defects) -> dict[str, tuple[str, ...]]:
@@ -322,7 +330,7 @@ def parse_email(raw: bytes, *, attachment_cap: int = DEFAULT_ATTACHMENT_CAP) -> 
     body = assemble(parts)
     defects.add(*body.defects)
     text, html = body.text, body.html
-    env = _envelope(raw, msg, first, body.charset or _charset_hint(parts), defects)
+    env = _envelope(raw, msg, first, _header_hint(first, body.charset or _charset_hint(parts)), defects)
     headers = mh.decoded_map(first)
     noise, bounce = _judge(env, parts, headers, text)
     attachments = build_attachments(parts.attachments, html=html, cap=attachment_cap)
