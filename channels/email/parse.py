@@ -111,8 +111,10 @@ def _trimmed(raw: bytes) -> tuple[bytes, int]:
     mail field and at least two fields long; otherwise ``raw`` stays as it is.
     """
     data = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
-    if data.startswith(b"From ") or _HEADER_LINE.match(data):
+    if _HEADER_LINE.match(data):
         return data, 0
+    if data.startswith(b"From ") and _HEADER_LINE.match(data, data.find(b"\n") + 1):
+        return data, 0  # an mbox From line: the stdlib's parser drops it
     pos = 0
     for skipped in range(1, MAX_JUNK_LINES + 1):
         end = data.find(b"\n", pos)
