@@ -28,7 +28,7 @@ from channels.email import mimeheaders as mh
 from channels.email.charsets import Decoded
 from channels.email.htmltext import html_to_text
 from channels.email.mimeparts import Body, BodyKind, Parts, disposition, part_text, payload_bytes, walk
-from channels.email.quotes import is_marker
+from channels.email.quotes import is_marker, only_markers
 
 log = logging.getLogger(__name__)
 
@@ -97,19 +97,33 @@ def _forward_block(part: Message, hint: str | None, depth: int, defects: list[st
 
 
 class _Pieces:
-    """Kept texts in order; a piece one of the other kind already carries is not repeated."""
+    """Kept texts in order; a piece one of the other kind already carries is not repeated.
+
+    The repeat check compares a piece with the earlier ones of the other kind, so it runs only while there
+    are at most ``MAX_COMPARED`` pieces (real mail has a handful; a hostile one may have thousands), and
+    squashes whitespace only when there is something to compare with.
+    """
+
+    MAX_COMPARED = 16
 
     def __init__(self) -> None:
         self.items: list[tuple[int, BodyKind, str]] = []
+        self._squashed: dict[int, str] = {}
+
+    def _squash(self, position: int) -> str:
+        if position not in self._squashed:
+            self._squashed[position] = _squash(self.items[position][2])
+        return self._squashed[position]
 
     def add(self, index: int, kind: BodyKind, text: str) -> None:
-        squashed = _squash(text)
-        if not squashed:
+        if not text.strip():
             return
-        if kind is not BodyKind.MESSAGE:
-            others = (_squash(t) for _, k, t in self.items if k is not kind and k is not BodyKind.MESSAGE)
-            if any(squashed in other for other in others):
-                return
+        if kind is not BodyKind.MESSAGE and len(self.items) < self.MAX_COMPARED:
+            others = [n for n, (_, k, _) in enumerate(self.items) if k is not kind and k is not BodyKind.MESSAGE]
+            if others:
+                squashed = _squash(text)
+                if any(squashed in self._squash(n) for n in others):
+                    return
         self.items.append((index, kind, text))
 
     def ends_with_marker(self, index: int) -> bool:
@@ -119,7 +133,7 @@ class _Pieces:
         return bool(lines) and is_marker(lines[-1])
 
     def says_nothing(self) -> bool:
-        return all(is_marker(line) for _, _, text in self.items for line in text.split("\n"))
+        return all(only_markers(text) for _, _, text in self.items)
 
     def text(self) -> str:
         return "\n\n".join(text for _, _, text in sorted(self.items, key=lambda item: item[0]))

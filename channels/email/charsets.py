@@ -252,7 +252,7 @@ def decode_bytes(data: bytes, declared: str | None) -> Decoded:
     return Decoded(clean(text), how.split(" ", 1)[0], _defect(declared, label, tried, how))
 
 
-def _header_guess(data: bytes, hint: str | None) -> tuple[str, str]:
+def _header_guess(data: bytes, hint: str | None, detect: bool) -> tuple[str, str]:
     """Undeclared 8-bit header bytes: UTF-8, a multi-byte hint, detection, the hint, Windows-1252.
 
     Returns the text and the codec used (with " (detected)" when guessed).
@@ -266,7 +266,7 @@ def _header_guess(data: bytes, hint: str | None) -> tuple[str, str]:
             text = _strict(data, codec)
             if text is not None:
                 return text, codec
-    detected = _detect(data, prefer=hinted)
+    detected = _detect(data, prefer=hinted) if detect else None
     for codec in (*((detected,) if detected else ()), *hinted, "cp1252"):
         text = _strict(data, codec)
         if text is not None:
@@ -291,10 +291,12 @@ def header_hint(values: Iterable[bytes], hint: str | None) -> str | None:
     return detected if detected in _MULTIBYTE else hint
 
 
-def decode_header_bytes(data: bytes, declared: str | None, hint: str | None = None) -> Decoded:
+def decode_header_bytes(data: bytes, declared: str | None, hint: str | None = None, *, detect: bool = True) -> Decoded:
     """Header bytes: an encoded word's (``declared`` is its charset) or raw 8-bit ones (``declared`` None).
 
-    ``hint`` is the charset the body was decoded in (or declares), used for raw bytes.
+    ``hint`` is the charset the body was decoded in (or declares), used for raw bytes. ``detect=False``
+    skips charset-normalizer for raw bytes (for headers nobody reads, which a hostile mail may have by the
+    thousand).
     """
     label = normalize_label(declared)
     if declared is None:
@@ -302,7 +304,7 @@ def decode_header_bytes(data: bytes, declared: str | None, hint: str | None = No
             return Decoded(clean(data.decode("ascii")), "ascii", None)
         if b"\x1b" in data and (text := _strict(data, _ESCAPE_SEQUENCE_CODEC)) is not None:
             return Decoded(clean(text), _ESCAPE_SEQUENCE_CODEC, None)
-        text, how = _header_guess(data, hint)
+        text, how = _header_guess(data, hint, detect)
         return Decoded(clean(text), how.split(" ", 1)[0], None if how == "utf-8" else f"8-bit header decoded as {how}")
     if label in _UTF8_FIRST and not data.isascii() and _strict(data, "utf-8") is None:
         detected = _detect(data, prefer=_WESTERN)

@@ -79,10 +79,10 @@ def tidy(value: str) -> str:
     return " ".join(_CONTROLS.sub(" ", value).split())
 
 
-def _raw8(text: str, hint: str | None) -> tuple[str, str | None]:
+def _raw8(text: str, hint: str | None, detect: bool = True) -> tuple[str, str | None]:
     if text.isascii() and "\x1b" not in text:
         return text, None
-    decoded = decode_header_bytes(text.encode("utf-8", "surrogateescape"), None, hint)
+    decoded = decode_header_bytes(text.encode("utf-8", "surrogateescape"), None, hint, detect=detect)
     return decoded.text, decoded.defect
 
 
@@ -103,8 +103,9 @@ def _word_bytes(encoding: str, text: str) -> bytes:
 class _Words:
     """Accumulates decoded output, joining adjacent encoded words in one charset."""
 
-    def __init__(self, hint: str | None) -> None:
+    def __init__(self, hint: str | None, detect: bool) -> None:
         self.hint = hint
+        self.detect = detect
         self.out: list[str] = []
         self.charset: str | None = None
         self.pending: list[bytes] = []
@@ -126,16 +127,16 @@ class _Words:
 
     def text(self, raw: str) -> None:
         self.flush()
-        text, defect = _raw8(raw, self.hint)
+        text, defect = _raw8(raw, self.hint, self.detect)
         self.out.append(text)
         if defect:
             self.defects.append(defect)
 
 
-def decode_value(raw: str, hint: str | None = None) -> tuple[str, list[str]]:
+def decode_value(raw: str, hint: str | None = None, *, detect: bool = True) -> tuple[str, list[str]]:
     """A header value with encoded words and raw 8-bit text decoded, and any defects."""
     value = unfold(raw)
-    words = _Words(hint)
+    words = _Words(hint, detect)
     pos = 0
     for match in _ENCODED_WORD.finditer(value):
         gap = value[pos : match.start()]
@@ -153,11 +154,11 @@ def decode_value(raw: str, hint: str | None = None) -> tuple[str, list[str]]:
     return "".join(words.out), words.defects
 
 
-def header_text(raw: str | None, hint: str | None = None) -> str:
+def header_text(raw: str | None, hint: str | None = None, *, detect: bool = True) -> str:
     """A decoded single-line header value; "" when absent."""
     if raw is None:
         return ""
-    return tidy(decode_value(raw, hint)[0])
+    return tidy(decode_value(raw, hint, detect=detect)[0])
 
 
 def _bare_ids(value: str) -> list[str]:
@@ -289,6 +290,6 @@ def date(raw: str | None) -> tuple[datetime | None, list[str]]:
     return parsed, defects
 
 
-def decoded_map(first: dict[str, str]) -> dict[str, str]:
-    """Decoded single-line values of all headers, by lowercased name."""
-    return {tidy(key): header_text(value) for key, value in first.items() if tidy(key)}
+def decoded_map(first: dict[str, str], hint: str | None = None) -> dict[str, str]:
+    """Decoded single-line values of all headers, by lowercased name (raw 8-bit text is not detected)."""
+    return {tidy(key): header_text(value, hint, detect=False) for key, value in first.items() if tidy(key)}

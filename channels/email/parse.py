@@ -54,7 +54,7 @@ from channels.email.charsets import header_hint
 from channels.email.mimeparts import Parts, walk
 from channels.email.noise import NoiseInput, noise_kind
 from channels.email.parsed import BounceInfo, NoiseKind, ParsedAttachment, ParsedEmail, SenderSource
-from channels.email.quotes import is_marker, strip_quotes
+from channels.email.quotes import only_markers, strip_quotes
 from channels.errors import EmailParseError
 
 __all__ = [
@@ -332,8 +332,9 @@ def parse_email(raw: bytes, *, attachment_cap: int = DEFAULT_ATTACHMENT_CAP) -> 
     body = assemble(parts)
     defects.add(*body.defects)
     text, html = body.text, body.html
-    env = _envelope(raw, msg, first, _header_hint(first, body.charset or _charset_hint(parts)), defects)
-    headers = mh.decoded_map(first)
+    hint = _header_hint(first, body.charset or _charset_hint(parts))
+    env = _envelope(raw, msg, first, hint, defects)
+    headers = mh.decoded_map(first, hint)
     noise, bounce = _judge(env, parts, headers, text)
     attachments = build_attachments(parts.attachments, html=html, cap=attachment_cap)
     defects.mime(parts)
@@ -364,7 +365,7 @@ def parse_email(raw: bytes, *, attachment_cap: int = DEFAULT_ATTACHMENT_CAP) -> 
 def _new_text(text: str) -> str:
     """The sender's new words; the whole text when they are nothing but separator lines (a forward)."""
     new = strip_quotes(text)
-    return text if all(is_marker(line) for line in new.split("\n")) else new
+    return text if only_markers(new) else new
 
 
 def classify_noise(parsed: ParsedEmail, *, own_addresses: Collection[str], own_message_id_domain: str) -> NoiseKind:

@@ -96,6 +96,18 @@ def is_marker(line: str) -> bool:
     return bool(_ORIGINAL.match(stripped) or _FORWARD_INTRO.match(stripped) or _RULED.fullmatch(stripped))
 
 
+def only_markers(text: str) -> bool:
+    """True when every line of ``text`` is blank or a marker (stops at the first line that is not)."""
+    pos = 0
+    while pos <= len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        if not is_marker(text[pos:end]):
+            return False
+        pos = end + 1
+    return True
+
+
 def _next_nonblank(lines: list[str], start: int) -> int:
     while start < len(lines) and not lines[start].strip():
         start += 1
