@@ -128,9 +128,8 @@ class _Pieces:
 
     def ends_with_marker(self, index: int) -> bool:
         """True when the last text kept before ``index`` ends with a separator line."""
-        before = [text for i, _, text in self.items if i < index]
-        lines = [line for line in (before[-1] if before else "").split("\n") if line.strip()]
-        return bool(lines) and is_marker(lines[-1])
+        before = max((item for item in self.items if item[0] < index), default=None, key=lambda item: item[0])
+        return before is not None and is_marker(before[2].rstrip().rsplit("\n", 1)[-1])
 
     def says_nothing(self) -> bool:
         return all(only_markers(text) for _, _, text in self.items)

@@ -312,3 +312,15 @@ def test_a_multibyte_body_charset_is_the_hint_and_a_western_one_is_overruled_by_
     assert header_hint([name], "big5") == "big5"
     assert header_hint([name, "婚礼策划表单无法保存".encode("gb2312")], "iso-8859-1") == "gb18030"
     assert header_hint(["Müller".encode("latin-1")], "iso-8859-1") == "iso-8859-1"
+
+
+def test_each_inline_forward_gets_its_separator_unless_a_separator_line_comes_just_before() -> None:
+    first = "Content-Type: message/rfc822\n\nFrom: b@example.com\nSubject: one\n\nfirst words"
+    second = "Content-Type: message/rfc822\n\nFrom: c@example.com\nSubject: two\n\nsecond words"
+    body = _multipart("multipart/mixed", PLAIN + "Two forwards:", first, PLAIN + "-----Original Message-----", second)
+    head, rest = body.split("\n\n", 1)
+    parsed = parse_email(_mail("From: a@example.com\n" + head, rest))
+    assert parsed.text == (
+        "Two forwards:\n\n---------- Forwarded message ---------\nFrom: b@example.com\nSubject: one\n\nfirst words"
+        "\n\n-----Original Message-----\n\nFrom: c@example.com\nSubject: two\n\nsecond words"
+    )
