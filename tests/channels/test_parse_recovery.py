@@ -86,7 +86,8 @@ EXACT: dict[str, tuple[str | None, str, SenderSource, str, str]] = {
         "Your payment of GBP 39.00 failed. Update your card to keep your account active.",
     ),
     "header8_gb2312_raw_body_utf8.eml": (
-        "xiaoming@huameiwedding.cn", "王小明", SenderSource.FROM, "婚礼策划表单无法保存", "每次点击保存，表单都会清空。",
+        "xiaoming@huameiwedding.cn", "王小明", SenderSource.FROM, "婚礼策划表单无法保存",
+        "每次点击保存，表单都会清空。",
     ),
     "header8_shift_jis_raw_no_charset.eml": (
         "taro@yamada-photo.jp", "山田太郎", SenderSource.FROM, "フォームが保存できません",
