@@ -7,8 +7,11 @@ The ``sender_*``, ``content_*`` and ``header8_*`` fixtures come from tests/fixtu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.email.charsets import decode_header_bytes, header_hint
 from channels.email.mimeheaders import addresses, raw8, repair_mailbox
@@ -325,3 +328,43 @@ def test_each_inline_forward_gets_its_separator_unless_a_separator_line_comes_ju
         "Two forwards:\n\n---------- Forwarded message ---------\nFrom: b@example.com\nSubject: one\n\nfirst words"
         "\n\n-----Original Message-----\n\nFrom: c@example.com\nSubject: two\n\nsecond words"
     )
+
+
+# A random MIME tree: leaves are text/plain or text/html parts each carrying one unique word; containers
+# are multipart/mixed (every child is content) or multipart/alternative (children stand in for each other).
+def _tree() -> st.SearchStrategy[Any]:
+    leaf = st.sampled_from(["plain", "html"])
+    return st.recursive(
+        leaf,
+        lambda children: st.tuples(st.sampled_from(["mixed", "alternative"]), st.lists(children, min_size=1,
+                                                                                       max_size=4)),
+        max_leaves=10,
+    )
+
+
+def _render(node: Any, counter: list[int], required: list[str], needed: bool) -> str:
+    """MIME text for ``node``; the words a reader must see go to ``required``."""
+    if isinstance(node, str):
+        counter[0] += 1
+        word = f"word{counter[0]}x"
+        if needed:
+            required.append(word)
+        return (PLAIN + word) if node == "plain" else (HTML + f"<p>{word}</p>")
+    kind, children = node
+    counter[0] += 1
+    boundary = f"bnd{counter[0]}"
+    # Under an alternative only one branch need survive; which one is the parser's choice, so none is required.
+    parts = [_render(child, counter, required, needed and kind == "mixed") for child in children]
+    return _multipart(f"multipart/{kind}", *parts, boundary=boundary)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_tree())
+def test_every_part_that_is_no_alternative_of_another_reaches_the_text(tree: Any) -> None:
+    required: list[str] = []
+    body = _render(tree if not isinstance(tree, str) else ("mixed", [tree]), [0], required, True)
+    head, rest = body.split("\n\n", 1)
+    parsed = parse_email(_mail("From: a@example.com\nMIME-Version: 1.0\n" + head, rest))
+    words = parsed.text.split()
+    assert [w for w in words if w in required] == required  # each once, in document order
+    assert parsed.text.strip()  # an alternative always leaves one branch
