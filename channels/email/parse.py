@@ -77,6 +77,7 @@ _MAX_DEFECTS = 100
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,75}")
 _SINGLE_HEADERS = ("from", "to", "cc", "reply-to", "subject", "date", "message-id", "in-reply-to", "references")
 MAX_JUNK_LINES = 5
+MAX_LATER_FROMS = 5  # later From headers tried when the first is unusable (each costs an address scan)
 _TEXT_HEADERS = ("subject", "from", "to", "cc", "reply-to", "sender")
 _HEADER_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9_-]{0,75})[ \t]*:")
 # Fields one of which must open the header block found after junk lines, so prose is not taken for headers.
@@ -229,7 +230,7 @@ def _sender(msg: Message, first: dict[str, str], hint: str | None, defects: _Def
         return _Sender(pairs[0][1], pairs[0][0], SenderSource.FROM)
     defects.add("missing From header" if "from" not in first else "unreadable From header")
     fallbacks: list[tuple[str | None, SenderSource]] = [
-        (value, SenderSource.LATER_FROM) for value in mh.raw_values(msg, "from")[1:]
+        (value, SenderSource.LATER_FROM) for value in mh.raw_values(msg, "from")[1 : 1 + MAX_LATER_FROMS]
     ]
     fallbacks += [(first.get("reply-to"), SenderSource.REPLY_TO), (first.get("sender"), SenderSource.SENDER)]
     for value, source in fallbacks:

@@ -368,3 +368,9 @@ def test_every_part_that_is_no_alternative_of_another_reaches_the_text(tree: Any
     words = parsed.text.split()
     assert [w for w in words if w in required] == required  # each once, in document order
     assert parsed.text.strip()  # an alternative always leaves one branch
+
+
+def test_only_the_first_few_later_from_headers_are_tried() -> None:
+    unusable = "".join("From: Webform\n" for _ in range(2000))
+    parsed = parse_email(_mail(unusable + "From: late@example.com\nReply-To: anna@example.com"))
+    assert (parsed.from_address, parsed.sender_source) == ("anna@example.com", SenderSource.REPLY_TO)
