@@ -256,7 +256,7 @@ def decode_bytes(data: bytes, declared: str | None) -> Decoded:
 
 
 def _header_guess(data: bytes, hint: str | None, detect: bool) -> tuple[str, str]:
-    """Undeclared 8-bit header bytes: UTF-8, a multi-byte hint, detection, the hint, Windows-1252.
+    """Undeclared 8-bit header bytes: UTF-8, a multi-byte hint, a detected CJK charset, the hint, Windows-1252.
 
     Returns the text and the codec used (with " (detected)" when guessed).
     """
@@ -269,7 +269,10 @@ def _header_guess(data: bytes, hint: str | None, detect: bool) -> tuple[str, str
             text = _strict(data, codec)
             if text is not None:
                 return text, codec
-    detected = _detect(data, prefer=hinted) if detect else None
+    # Only a CJK reading is trusted from detection: a few Western letters fit Cyrillic or Greek codepages as
+    # well ("ÆØÅÉ" reads as Windows-1251), and Windows-1252 is what 8-bit headers mostly are.
+    detected = _detect(data, prefer=hinted) if detect and _HIGH_RUN.search(data) else None
+    detected = detected if detected in _MULTIBYTE else None
     for codec in (*((detected,) if detected else ()), *hinted, "cp1252"):
         text = _strict(data, codec)
         if text is not None:
@@ -288,7 +291,7 @@ def header_hint(values: Iterable[bytes], hint: str | None) -> str | None:
     if hinted and hinted != _WESTERN and hinted != ("utf-8-sig",):
         return hint
     sample = b"\n".join(value for value in values if not value.isascii() and _strict(value, "utf-8") is None)
-    if not sample:
+    if not _HIGH_RUN.search(sample):
         return hint
     detected = _detect(sample, prefer=hinted)
     return detected if detected in _MULTIBYTE else hint

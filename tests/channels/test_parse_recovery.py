@@ -305,7 +305,9 @@ def test_raw_utf8_header_bytes_stay_utf8_whatever_the_hint() -> None:
     assert decode_header_bytes("Ünal".encode(), None, "gb2312").text == "Ünal"
 
 
-@pytest.mark.parametrize("word", ["José", "Müller", "Grüße aus Köln", "Ünal Çelik", "Problème", "ÆØÅÉ", "ÄÖÜß Test", "SÉÑÕR"])
+@pytest.mark.parametrize(
+    "word", ["José", "Müller", "Grüße aus Köln", "Ünal Çelik", "Problème", "ÆØÅÉ", "ÄÖÜß Test", "SÉÑÕR"]
+)
 def test_short_latin1_header_bytes_are_not_taken_for_cjk(word: str) -> None:
     assert decode_header_bytes(word.encode("latin-1"), None, None).text == word
     assert decode_header_bytes(word.encode("latin-1"), "iso-8859-1").text == word
