@@ -8,10 +8,12 @@ this module only picks the codec: the declared one mapped to its practical
 superset (the WHATWG Encoding Standard does the same), then UTF-8, then
 charset-normalizer's detection, then a lossy decode with replacement characters.
 
-Header bytes (:func:`decode_header_bytes`) get the same detection, with two
-differences: a header is short, so the charset the body was read in is a hint
-that outweighs a guess; and a Western single-byte label on an encoded word
-decodes any bytes at all, so when detection clearly reads the bytes as a CJK
+Header bytes (:func:`decode_header_bytes`) get the same detection, with three
+differences: a header is short, so a multi-byte charset the body was read in
+is a hint that outweighs a guess; only a CJK reading is trusted from detection
+(a few Western letters fit Cyrillic codepages as well, and Windows-1252 is
+what 8-bit headers mostly are); and a Western single-byte label on an encoded
+word decodes any bytes at all, so when detection reads the bytes as a CJK
 multi-byte charset (GB2312 sent as ISO-8859-1, say) that reading wins.
 """
 
