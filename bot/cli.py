@@ -12,24 +12,25 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from bot import views
 from bot.bootstrap import start_desk
+from bot.cli_quarantine import inbox_app, quarantine_app
 from bot.desk import Desk
 from bot.errors import BotError
 from bot.imports import RowError, parse_customer_row, parse_ticket_line
 from bot.settings import Settings, load_settings
-from db import mail as mail_store
 from db import tickets as ticket_store
-from db.errors import NotFound, StoreError
-from db.mail import InboundStatus
+from db.errors import StoreError
 from db.migrate import upgrade
 from db.session import open_database
 from ticketing.create import NewTicket
 from ticketing.errors import UserFacingError
 from ticketing.model import Priority, Source, Status
 from ticketing.pattern_suggest import Example, PatternSuggestion, suggest_patterns
+from ticketing.routing import DEFAULT_TEAM, TEAM_BY_CATEGORY
 
 app = typer.Typer(help="WedSync support desk: email in, Slack for agents, SLA clocks.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -40,8 +41,8 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(tickets_app, name="tickets")
 patterns_app = typer.Typer(help="Classification patterns.", no_args_is_help=True)
 app.add_typer(patterns_app, name="patterns")
-quarantine_app = typer.Typer(help="Mail that could not be handled, kept raw with its error.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(inbox_app, name="inbox")
 
 # Piped output (scripts, tests) gets wide lines instead of Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -67,7 +68,7 @@ def _guarded(coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coroutine)
     except (BotError, StoreError, UserFacingError) as error:
         coroutine.close()
-        err.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -147,9 +148,15 @@ def tickets_new(
 
 
 @tickets_app.command("import")
-def tickets_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+def tickets_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    notify: Annotated[bool, typer.Option(help="Announce SLA warnings and breaches that came before the import "
+                                              "(customer mail, manager pages, escalation), as if they were new.")
+                      ] = False,
+) -> None:
     """Bring open tickets from another desk: one JSON object a line (customer_email, subject, description,
-    created_at; optional status, priority, category, assignee). They keep their created time."""
+    created_at; optional status, priority, category, assignee). They keep their created time; breaches
+    before the import are recorded, not announced, unless --notify."""
     lines = file.read_text(encoding="utf-8-sig").splitlines()
 
     async def work(desk: Desk) -> tuple[list[str], list[str]]:
@@ -161,7 +168,7 @@ def tickets_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
             for number, line in enumerate(lines, start=1):
                 if line.strip():
                     try:
-                        created.append(await import_ticket(desk, parse_ticket_line(line)))
+                        created.append(await import_ticket(desk, parse_ticket_line(line), notify))
                     except RowError as error:
                         problems.append(f"line {number}: {error}")
                 progress.advance(task)
@@ -184,8 +191,13 @@ def tickets_list(
 
     async def work(desk: Desk) -> None:
         async with desk.db.sessions() as session:
+            known = sorted({*desk.config.teams, *TEAM_BY_CATEGORY.values(), DEFAULT_TEAM,
+                            *await ticket_store.ticket_teams(session)})
+            if team is not None and team not in known:
+                raise BotError(f"no team {team!r}; the teams are {', '.join(known)}")
             found = await ticket_store.list_tickets(session, status or (), priority, team, limit=limit)
-        views.print_ticket_table(out, found, desk.clock.now())
+            total = await ticket_store.count_tickets(session, status or (), priority, team)
+        views.print_ticket_table(out, found, desk.clock.now(), total, lambda who: views.agent_name(desk, who))
 
     run(work)
 
@@ -214,57 +226,6 @@ def _guarded_settings() -> Settings:
         raise typer.Exit(1) from None
 
 
-@quarantine_app.command("list")
-def quarantine_list(limit: Annotated[int, typer.Option(help="At most this many.")] = 50) -> None:
-    """Quarantined messages, newest first, with their errors."""
-
-    async def work(desk: Desk) -> None:
-        async with desk.db.sessions() as session:
-            found = await mail_store.list_inbound(session, InboundStatus.QUARANTINED, limit)
-        views.print_inbound_table(out, found)
-
-    run(work)
-
-
-@quarantine_app.command("show")
-def quarantine_show(inbound_id: int, raw: Annotated[bool, typer.Option(help="Print the raw message.")] = False) -> None:
-    """One quarantined message: where it came from, its error and (with --raw) its bytes."""
-
-    async def work(desk: Desk) -> None:
-        async with desk.db.sessions() as session:
-            found = await mail_store.get_inbound(session, inbound_id)
-        if found is None:
-            raise NotFound(f"no inbound message {inbound_id}; `wedsync-support quarantine list` shows the ids")
-        views.print_inbound(out, found, raw)
-
-    run(work)
-
-
-@quarantine_app.command("retry")
-def quarantine_retry(inbound_ids: list[int]) -> None:
-    """Handle these quarantined messages again (by the running `serve`, or the next one started)."""
-
-    async def work(desk: Desk) -> int:
-        async with desk.db.transaction() as session:
-            return await mail_store.requeue(session, inbound_ids)
-
-    count = run(work)
-    out.print(f"{count} message(s) queued again" + ("" if count == len(inbound_ids) else
-                                                    f"; {len(inbound_ids) - count} were not in quarantine"))
-
-
-@quarantine_app.command("discard")
-def quarantine_discard(inbound_ids: list[int]) -> None:
-    """Decide these quarantined messages need nothing: marked ignored, the raw message kept."""
-
-    async def work(desk: Desk) -> int:
-        async with desk.db.transaction() as session:
-            return await mail_store.discard(session, inbound_ids, desk.clock.now())
-
-    count = run(work)
-    out.print(f"{count} message(s) discarded (kept, marked ignored)")
-
-
 @patterns_app.command("suggest")
 def patterns_suggest(
     min_corrections: Annotated[int, typer.Option(help="Corrections a category needs before a suggestion.")] = 2,
@@ -288,6 +249,11 @@ def patterns_suggest(
         out.print(f"  - name: learnt_{s.category}\n    regex: '{s.regex}'\n    category: {s.category}\n"
                   f"    type: question   # check this\n    # catches {s.corrections} corrected tickets; right "
                   f"{s.precision:.0%} of the {s.matches} tickets it matches", highlight=False)
+
+
+from bot.cli_outbox import outbox_app  # noqa: E402  (it uses `run` and the consoles above)
+
+app.add_typer(outbox_app, name="outbox")
 
 
 def main() -> None:
