@@ -290,6 +290,11 @@ def patterns_suggest(
                   f"{s.precision:.0%} of the {s.matches} tickets it matches", highlight=False)
 
 
+from bot.cli_report import report_app  # noqa: E402  (it uses run/out/err above)
+
+app.add_typer(report_app, name="report")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app()
