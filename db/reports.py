@@ -9,13 +9,17 @@ scan of the index range and no JSON parsing in Python but the tags.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import String, Table, and_, select, type_coerce
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from db.related import MERGED_INTO
 from db.tables import TicketLinkRow
@@ -29,12 +33,31 @@ _OPEN = [s.value for s in OPEN_STATUSES]
 _NO_CALENDARS: Mapping[str, Calendar] = {}
 
 
+class _Moment(TypeDecorator[datetime]):
+    """A stored UTC moment read without SQLAlchemy's per-value regex on SQLite (about a third of the load time
+    at 50,000 rows): SQLite's text goes straight to `datetime.fromisoformat`, PostgreSQL's datetime through."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _moment(column: Any) -> Any:
+    return type_coerce(column, _Moment())
+
+
 def _columns() -> list[Any]:
     t, meta, state = TICKETS.c, TICKETS.c.metadata, TICKETS.c.sla_state
     return [
-        t.id, t.team, t.category, t.priority, t.user_tier, t.status, t.created_at, t.first_response_at,
-        t.resolved_at, t.closed_at, t.assigned_to, t.escalation_level, t.sla_breach, t.satisfaction_rating,
-        t.tags, LINKS.c.related_id,
+        t.id, t.team, t.category, t.priority, t.user_tier, t.status, _moment(t.created_at),
+        _moment(t.first_response_at), _moment(t.resolved_at), _moment(t.closed_at), t.assigned_to,
+        t.escalation_level, t.sla_breach, t.satisfaction_rating, type_coerce(t.tags, String), LINKS.c.related_id,
         meta[("extra", "reopened")].as_integer(), meta[("extra", "deflected")].as_boolean(),
         meta[("extra", "imported")].as_boolean(),
         state[("clocks", 0, "used")].as_float(), state[("clocks", 0, "stopped_at")].as_string(),
@@ -48,6 +71,20 @@ def _query(condition: ColumnElement[bool], team: str | None) -> Any:
     return query if team is None else query.where(TICKETS.c.team == team)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_tags(stored: str) -> tuple[str, ...]:
+    found = json.loads(stored)
+    return tuple(str(tag) for tag in found) if isinstance(found, list) else ()
+
+
+def _tags(stored: Any) -> tuple[str, ...]:
+    """A ticket's tags: JSON text on SQLite (the same few lists over and over: each parsed once), a list from
+    PostgreSQL's driver."""
+    if isinstance(stored, str):
+        return _parsed_tags(stored)
+    return tuple(str(tag) for tag in stored or ())
+
+
 def _facts(row: Any) -> TicketFacts:
     (ticket_id, team, category, priority, tier, status, created, first, resolved, closed, assignee, level, breach,
      rating, tags, merged_into, reopened, deflected, imported, first_used, first_stop, res_used, res_stop) = row
@@ -56,7 +93,7 @@ def _facts(row: Any) -> TicketFacts:
         first_response_at=first, resolved_at=resolved, closed_at=closed, assignee=assignee,
         reopened=int(reopened or 0), merged_into=merged_into, escalation_level=int(level or 0),
         sla_breached=bool(breach), csat=rating, deflected=bool(deflected), imported=bool(imported),
-        tags=tuple(str(tag) for tag in tags or ()),
+        tags=_tags(tags),
         first_response_clock_minutes=float(first_used) if first_stop and first is not None else None,
         resolution_clock_minutes=float(res_used) if res_stop and resolved is not None else None,
     )
@@ -64,12 +101,20 @@ def _facts(row: Any) -> TicketFacts:
 
 async def load_facts(session: AsyncSession, *, since: datetime, until: datetime,
                      team: str | None = None) -> list[TicketFacts]:
-    """Every ticket that was open at some moment of [since, until): created in it, resolved or closed in it,
-    or open now and created before `until`."""
+    """Every ticket that was open at some moment of [since, until): created in it, resolved in it, or open now
+    and created before it. Three reads, each through its own index (created_at, resolved_at, status): one
+    statement with OR would walk every older ticket on SQLite."""
     t = TICKETS.c
-    touched = or_(t.created_at >= since, t.resolved_at >= since, t.closed_at >= since, t.status.in_(_OPEN))
-    rows = await session.execute(_query(and_(t.created_at < until, touched), team))
-    return [_facts(row) for row in rows]
+    found: dict[str, TicketFacts] = {}
+    # Open tickets are few: one status at a time, and the created_at test done here, so that SQLite takes the
+    # status index even when ANALYZE says most tickets share a status (IN over four of them scans the table).
+    for condition in (and_(t.created_at >= since, t.created_at < until),
+                      and_(t.resolved_at >= since, t.created_at < since), *(t.status == s for s in _OPEN)):
+        for row in await session.execute(_query(condition, team)):
+            facts = _facts(row)
+            if facts.created_at < until:
+                found.setdefault(facts.id, facts)
+    return list(found.values())
 
 
 async def ticket_export(session: AsyncSession, *, since: datetime, until: datetime,
