@@ -283,11 +283,13 @@ def counted(facts: Iterable[TicketFacts], team: str | None = None) -> list[Ticke
 
 
 def created_in(facts: Iterable[TicketFacts], period: Period) -> list[TicketFacts]:
-    return [f for f in facts if f.created_at in period]
+    start, end = period.start, period.end  # compared inline: this runs over every ticket several times
+    return [f for f in facts if start <= f.created_at < end]
 
 
 def resolved_in(facts: Iterable[TicketFacts], period: Period) -> list[TicketFacts]:
-    return [f for f in facts if f.resolved_at is not None and f.resolved_at in period]
+    start, end = period.start, period.end
+    return [f for f in facts if f.resolved_at is not None and start <= f.resolved_at < end]
 
 
 def open_at(facts: Iterable[TicketFacts], moment: datetime) -> list[TicketFacts]:
