@@ -230,3 +230,23 @@ async def test_the_export_lists_every_ticket_created_in_the_days_once(desk: Desk
     async with desk.db.sessions() as session:
         exported = [f async for f in report_store.ticket_export(session, since=at(13, 0), until=NOW)]
     assert [f.id for f in exported] == [ids[k] for k in "AEBCDF"]  # by creation time; D is there, merged
+
+
+async def test_the_metrics_job_folds_the_hours_that_are_over_and_leaves_the_current_one(
+    desk: Desk, clock: FakeClock
+) -> None:
+    from bot.metrics_job import MetricsFolder
+    from db import metrics
+
+    await seed(desk, clock)  # every change of the history appended its delta
+    async with desk.db.sessions() as session:
+        before = await metrics.metrics_between(session, at(1, 0), NOW + timedelta(hours=1))
+    clock.current = NOW + timedelta(minutes=30)
+    async with desk.db.transaction() as session:
+        await metrics.bump(session, clock.now(), metrics.Bump(created=1), "bug", "low", None)  # this hour
+    folder = MetricsFolder(desk)
+    assert await folder.fold() > 0 and await folder.fold() == 0
+    async with desk.db.sessions() as session:
+        after = await metrics.metrics_between(session, at(1, 0), NOW + timedelta(hours=1))
+    assert [(r.hour, r.tickets_created, r.tickets_resolved) for r in after] == [
+        *((r.hour, r.tickets_created, r.tickets_resolved) for r in before), (NOW, 1, 0)]
