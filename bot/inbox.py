@@ -72,9 +72,10 @@ def sender_hash(address: str) -> str:
 class Inbox(Worker):
     """The store step every channel calls, and the worker that handles what was stored."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, batch_seconds: float = BATCH_SECONDS) -> None:
         super().__init__()
         self.desk = desk
+        self.batch_seconds = batch_seconds
         self.handled = 0
         self._prepared: dict[int, Prepared] = {}
         self._to_store: list[tuple[str, bytes, str, asyncio.Future[int]]] = []
@@ -163,7 +164,7 @@ class Inbox(Worker):
         done = 0
         async with self.desk.db.transaction() as session:
             claimed = await mail_store.claim_pending(session, batch)
-            deadline = time.monotonic() + BATCH_SECONDS
+            deadline = time.monotonic() + self.batch_seconds
             for inbound in claimed:
                 outcome = await self._handle_one(session, inbound, self._prepared.get(inbound.id))
                 await mail_store.finish_inbound(session, inbound.id, outcome.status, self.desk.clock.now(),

@@ -80,7 +80,7 @@ async def test_a_failing_message_is_quarantined_alone_and_the_rest_of_its_batch_
 
 
 async def test_a_batch_handles_at_most_its_size_and_leaves_the_rest_pending(desk: Desk) -> None:
-    inbox = Inbox(desk)
+    inbox = Inbox(desk, batch_seconds=60)  # the size ends this batch, not the time budget (however slow the machine)
     for n in range(5):
         await inbox.store(mail(f"p{n}@example.com", f"Question {n}", 10 + n), "test")
     assert await inbox.drain(batch=2) == 2
@@ -88,6 +88,16 @@ async def test_a_batch_handles_at_most_its_size_and_leaves_the_rest_pending(desk
         counts = await mail_store.count_by_status(session)
     assert counts == {"processed": 2, "pending": 3}
     assert await drain_all(inbox) == 3
+
+
+async def test_a_batch_stops_at_its_time_budget_and_leaves_the_claimed_rest_pending(desk: Desk) -> None:
+    inbox = Inbox(desk, batch_seconds=0)  # the budget is spent after the first message, whatever the machine
+    for n in range(3):
+        await inbox.store(mail(f"t{n}@example.com", f"Question {n}", 30 + n), "test")
+    assert await inbox.drain(batch=3) == 1
+    async with desk.db.sessions() as session:
+        assert await mail_store.count_by_status(session) == {"processed": 1, "pending": 2}
+    assert await drain_all(inbox) == 2
 
 
 async def test_the_classifier_is_asked_before_the_batch_takes_the_write_lock(desk: Desk) -> None:
