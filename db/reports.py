@@ -16,10 +16,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import String, Table, and_, select, type_coerce
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import TypeDecorator
 
 from db.related import MERGED_INTO
 from db.tables import TicketLinkRow
@@ -33,23 +31,20 @@ _OPEN = [s.value for s in OPEN_STATUSES]
 _NO_CALENDARS: Mapping[str, Calendar] = {}
 
 
-class _Moment(TypeDecorator[datetime]):
-    """A stored UTC moment read without SQLAlchemy's per-value regex on SQLite (about a third of the load time
-    at 50,000 rows): SQLite's text goes straight to `datetime.fromisoformat`, PostgreSQL's datetime through."""
-
-    impl = String
-    cache_ok = True
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            return value.astimezone(UTC)
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
 def _moment(column: Any) -> Any:
-    return type_coerce(column, _Moment())
+    """A stored moment as the driver gives it: SQLite's text, PostgreSQL's datetime (see `_at`). SQLAlchemy's
+    per-value processing of SQLite datetimes was about a third of the load time at 50,000 rows."""
+    return type_coerce(column, String)
+
+
+def _at(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value + "+00:00")  # naive UTC text; 5x faster than .replace(tzinfo=UTC)
+
+
+def _maybe_at(value: Any) -> datetime | None:
+    return None if value is None else _at(value)
 
 
 def _columns() -> list[Any]:
@@ -89,8 +84,10 @@ def _facts(row: Any) -> TicketFacts:
     (ticket_id, team, category, priority, tier, status, created, first, resolved, closed, assignee, level, breach,
      rating, tags, merged_into, reopened, deflected, imported, first_used, first_stop, res_used, res_stop) = row
     return TicketFacts(
-        id=ticket_id, team=team, category=category, priority=priority, tier=tier, status=status, created_at=created,
-        first_response_at=first, resolved_at=resolved, closed_at=closed, assignee=assignee,
+        id=ticket_id, team=team, category=category, priority=priority, tier=tier, status=status,
+        created_at=_at(created), first_response_at=_maybe_at(first), resolved_at=_maybe_at(resolved),
+        closed_at=_maybe_at(closed),
+        assignee=assignee,
         reopened=int(reopened or 0), merged_into=merged_into, escalation_level=int(level or 0),
         sla_breached=bool(breach), csat=rating, deflected=bool(deflected), imported=bool(imported),
         tags=_tags(tags),
