@@ -29,6 +29,7 @@ from ticketing.reports import DailyRow, Dashboard, Period, TicketFacts
 LINKS = cast(Table, TicketLinkRow.__table__)
 _OPEN = [s.value for s in OPEN_STATUSES]
 _NO_CALENDARS: Mapping[str, Calendar] = {}
+_SAME_MOMENT = timedelta(seconds=1)
 
 
 def _moment(column: Any) -> Any:
@@ -80,6 +81,14 @@ def _tags(stored: Any) -> tuple[str, ...]:
     return tuple(str(tag) for tag in stored or ())
 
 
+def _clocked(used: Any, stopped: str | None, moment: Any) -> float | None:
+    """The clock's business minutes when it stopped at the moment itself (the reply, the final resolve); else
+    None, and the calendar counts (e.g. a first-response clock stopped by a resolve before anyone replied)."""
+    if used is None or not stopped or moment is None:
+        return None
+    return float(used) if abs(datetime.fromisoformat(stopped) - _at(moment)) <= _SAME_MOMENT else None
+
+
 def _facts(row: Any) -> TicketFacts:
     (ticket_id, team, category, priority, tier, status, created, first, resolved, closed, assignee, level, breach,
      rating, tags, merged_into, reopened, deflected, imported, first_used, first_stop, res_used, res_stop) = row
@@ -91,8 +100,8 @@ def _facts(row: Any) -> TicketFacts:
         reopened=int(reopened or 0), merged_into=merged_into, escalation_level=int(level or 0),
         sla_breached=bool(breach), csat=rating, deflected=bool(deflected), imported=bool(imported),
         tags=_tags(tags),
-        first_response_clock_minutes=float(first_used) if first_stop and first is not None else None,
-        resolution_clock_minutes=float(res_used) if res_stop and resolved is not None else None,
+        first_response_clock_minutes=_clocked(first_used, first_stop, first),
+        resolution_clock_minutes=_clocked(res_used, res_stop, resolved),
     )
 
 
