@@ -109,6 +109,11 @@ def fact_values(facts: TicketFacts, calendars: Mapping[str, Calendar]) -> dict[s
     return values
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run as a formula (tags may come from a model reading customer text)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
 @report_app.command("tickets")
 def report_tickets(
     since: Annotated[str, typer.Option(help="First day of creation, YYYY-MM-DD (UTC).")],
@@ -139,7 +144,7 @@ def report_tickets(
                 if as_json:
                     sys.stdout.write(json.dumps(values) + "\n")
                 else:
-                    writer.writerow(values)
+                    writer.writerow({name: _cell(value) for name, value in values.items()})
                 count += 1
         return count
 

@@ -56,3 +56,10 @@ def test_bad_report_options_name_the_option_and_the_fix(desk_env: dict[str, str]
     assert code == 2 and "YYYY-MM-DD" in output
     code, output = cli("report", "daily", "--csv", "--json", env=desk_env)
     assert code == 2 and "not both" in output
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_quoted() -> None:
+    from bot.cli_report import _cell
+
+    assert _cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert _cell("@sum") == "'@sum" and _cell("billing") == "billing" and _cell(-1) == -1
