@@ -16,14 +16,13 @@ from rich.progress import Progress
 
 from bot import views
 from bot.bootstrap import start_desk
+from bot.cli_quarantine import inbox_app, quarantine_app
 from bot.desk import Desk
 from bot.errors import BotError
 from bot.imports import RowError, parse_customer_row, parse_ticket_line
 from bot.settings import Settings, load_settings
-from db import mail as mail_store
 from db import tickets as ticket_store
-from db.errors import NotFound, StoreError
-from db.mail import InboundStatus
+from db.errors import StoreError
 from db.migrate import upgrade
 from db.session import open_database
 from ticketing.create import NewTicket
@@ -40,8 +39,8 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(tickets_app, name="tickets")
 patterns_app = typer.Typer(help="Classification patterns.", no_args_is_help=True)
 app.add_typer(patterns_app, name="patterns")
-quarantine_app = typer.Typer(help="Mail that could not be handled, kept raw with its error.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(inbox_app, name="inbox")
 
 # Piped output (scripts, tests) gets wide lines instead of Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -212,57 +211,6 @@ def _guarded_settings() -> Settings:
     except BotError as error:
         err.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(1) from None
-
-
-@quarantine_app.command("list")
-def quarantine_list(limit: Annotated[int, typer.Option(help="At most this many.")] = 50) -> None:
-    """Quarantined messages, newest first, with their errors."""
-
-    async def work(desk: Desk) -> None:
-        async with desk.db.sessions() as session:
-            found = await mail_store.list_inbound(session, InboundStatus.QUARANTINED, limit)
-        views.print_inbound_table(out, found)
-
-    run(work)
-
-
-@quarantine_app.command("show")
-def quarantine_show(inbound_id: int, raw: Annotated[bool, typer.Option(help="Print the raw message.")] = False) -> None:
-    """One quarantined message: where it came from, its error and (with --raw) its bytes."""
-
-    async def work(desk: Desk) -> None:
-        async with desk.db.sessions() as session:
-            found = await mail_store.get_inbound(session, inbound_id)
-        if found is None:
-            raise NotFound(f"no inbound message {inbound_id}; `wedsync-support quarantine list` shows the ids")
-        views.print_inbound(out, found, raw)
-
-    run(work)
-
-
-@quarantine_app.command("retry")
-def quarantine_retry(inbound_ids: list[int]) -> None:
-    """Handle these quarantined messages again (by the running `serve`, or the next one started)."""
-
-    async def work(desk: Desk) -> int:
-        async with desk.db.transaction() as session:
-            return await mail_store.requeue(session, inbound_ids)
-
-    count = run(work)
-    out.print(f"{count} message(s) queued again" + ("" if count == len(inbound_ids) else
-                                                    f"; {len(inbound_ids) - count} were not in quarantine"))
-
-
-@quarantine_app.command("discard")
-def quarantine_discard(inbound_ids: list[int]) -> None:
-    """Decide these quarantined messages need nothing: marked ignored, the raw message kept."""
-
-    async def work(desk: Desk) -> int:
-        async with desk.db.transaction() as session:
-            return await mail_store.discard(session, inbound_ids, desk.clock.now())
-
-    count = run(work)
-    out.print(f"{count} message(s) discarded (kept, marked ignored)")
 
 
 @patterns_app.command("suggest")

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import related
 from bot.deflection import enqueue_self_service
 from bot.desk import Desk
+from bot.inbox_keys import MAX_KEY_BYTES, store_keys
 from bot.workers import Worker
-from channels.email.parse import NoiseKind, ParsedEmail, classify_noise, message_id_of, parse_email
+from channels.email.parse import NoiseKind, ParsedEmail, classify_noise, parse_email
 from channels.errors import EmailParseError
 from db import mail as mail_store
 from db import tickets as ticket_store
-from db.mail import Inbound, InboundStatus
+from db.mail import Arrival, Inbound, InboundStatus, Stored
 from ticketing.create import NewTicket
 from ticketing.lifecycle import add_customer_reply, add_note
 from ticketing.model import Attachment, Author, Classification, Message, Source, Status, Ticket, Visibility
@@ -37,6 +38,7 @@ IGNORED_NOISE = {
     NoiseKind.OWN_ADDRESS: "loop: sent from one of our own addresses",
     NoiseKind.OWN_MESSAGE: "loop: carries one of our own Message-IDs",
 }
+HASH_ON_LOOP_BYTES = 256 * 1024
 BATCH_SECONDS = 0.05  # the longest a batch of inbound messages holds the write lock (beyond one message)
 
 
@@ -69,6 +71,15 @@ def sender_hash(address: str) -> str:
     return hashlib.sha256(address.lower().encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Queued:
+    message_id: str
+    digest: str
+    raw: bytes
+    origin: str
+    done: asyncio.Future[int]
+
+
 class Inbox(Worker):
     """The store step every channel calls, and the worker that handles what was stored."""
 
@@ -78,17 +89,20 @@ class Inbox(Worker):
         self.batch_seconds = batch_seconds
         self.handled = 0
         self._prepared: dict[int, Prepared] = {}
-        self._to_store: list[tuple[str, bytes, str, asyncio.Future[int]]] = []
+        self._to_store: list[_Queued] = []
         self._storing: asyncio.Task[None] | None = None
 
     async def store(self, raw: bytes, origin: str) -> int:
-        """Commit the raw message (once per Message-ID); only then may SMTP answer 250 or IMAP mark it.
+        """Commit the raw message (once per content, whatever the bytes are); only then may SMTP answer 250 or
+        IMAP mark it. Only a store that cannot write raises (SMTP answers 451, IMAP leaves the mail unread).
 
         Messages that arrive while a commit is under way (or while the write lock is busy) are committed
         together in the next transaction: a group commit, so a burst pays for one transaction, not one each."""
-        message_id = message_id_of(raw)
+        # Hashing a big message takes milliseconds (about 3 ms a MiB): off the loop, so other sessions go on.
+        big = len(raw) > HASH_ON_LOOP_BYTES
+        message_id, digest = await asyncio.to_thread(store_keys, raw) if big else store_keys(raw)
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._to_store.append((message_id, raw, origin, done))
+        self._to_store.append(_Queued(message_id, digest, raw, origin, done))
         if self._storing is None:
             self._storing = asyncio.create_task(self._store_queued(), name="inbox-store")
         return await done
@@ -101,28 +115,36 @@ class Inbox(Worker):
                     ids = await self._commit_raw(group)
                 except Exception as error:
                     if len(group) == 1:
-                        self._settle(group[0][3], error=error)  # SMTP answers 451; the sender tries again
+                        self._settle(group[0].done, error=error)  # SMTP answers 451; the sender tries again
                         continue
                     log.warning("storing %d messages together failed (%s); storing them one by one",
                                 len(group), error)
                     for item in group:
                         try:
-                            self._settle(item[3], (await self._commit_raw([item]))[0])
+                            self._settle(item.done, (await self._commit_raw([item]))[0].id)
                         except Exception as single:
-                            self._settle(item[3], error=single)
+                            self._settle(item.done, error=single)
                     self.wake()
                     continue
-                for (_mid, _raw, _origin, done), row_id in zip(group, ids, strict=True):
-                    self._settle(done, row_id)
+                for item, stored in zip(group, ids, strict=True):
+                    self._settle(item.done, stored.id)
                 self.wake()
         finally:
             self._storing = None
 
-    async def _commit_raw(self, group: list[tuple[str, bytes, str, asyncio.Future[int]]]) -> list[int]:
+    async def _commit_raw(self, group: list[_Queued]) -> list[Stored]:
         async with self.desk.db.transaction() as session:
             now = self.desk.clock.now()
-            return [(await mail_store.store_inbound(session, mid, raw, origin, now))[0]
-                    for mid, raw, origin, _done in group]
+            stored = [await mail_store.store_inbound(session, item.message_id, item.digest, item.raw, item.origin,
+                                                     now) for item in group]
+        for item, kept in zip(group, stored, strict=True):
+            if kept.arrival is Arrival.REDELIVERY:
+                log.info("inbound %d delivered again with the same content (over %s): counted, not stored twice",
+                         kept.id, item.origin.split(":", 1)[0])
+            elif kept.arrival is Arrival.ID_COLLISION:
+                log.info("inbound %d reuses the Message-ID of inbound %s with other content: kept as a new message",
+                         kept.id, kept.duplicate_of)
+        return stored
 
     @staticmethod
     def _settle(done: asyncio.Future[int], row_id: int = 0, error: BaseException | None = None) -> None:
@@ -240,23 +262,29 @@ class Inbox(Worker):
         parsed = prepared.parsed
         if parsed is None:
             return Outcome(InboundStatus.QUARANTINED, f"unreadable: {prepared.error}")
-        if parsed.from_address is None:
-            return Outcome(InboundStatus.QUARANTINED, "no usable From address; nobody to answer")
-        hashed = sender_hash(parsed.from_address)
-        outcome = await self._decide(session, inbound, parsed, hashed, prepared.classification)
-        return replace(outcome, sender_hash=hashed)
-
-    async def _decide(self, session: AsyncSession, inbound: Inbound, parsed: ParsedEmail, hashed: str,
-                      classification: Classification | None = None) -> Outcome:
+        sender = parsed.from_address or next(iter(parsed.reply_to), None)  # no usable From: answer the Reply-To
+        if sender != parsed.from_address:
+            parsed = replace(parsed, from_address=sender)
         settings = self.desk.settings
+        # Noise first: a bounce or a daemon's mail often has no From we could answer, and needs none.
         noise = classify_noise(parsed, own_addresses=settings.support_address,
                                own_message_id_domain=settings.own_domain)
         if noise is NoiseKind.BOUNCE:
             return await self._bounce(session, parsed)
         if noise in IGNORED_NOISE:
             return Outcome(InboundStatus.IGNORED, IGNORED_NOISE[noise])
+        if sender is None:
+            return Outcome(InboundStatus.QUARANTINED, "no usable From address; nobody to answer")
+        hashed = sender_hash(sender)
+        outcome = await self._decide(session, inbound, parsed, noise, hashed, prepared.classification)
+        return replace(outcome, sender_hash=hashed)
+
+    async def _decide(self, session: AsyncSession, inbound: Inbound, parsed: ParsedEmail, noise: NoiseKind,
+                      hashed: str, classification: Classification | None = None) -> Outcome:
+        settings = self.desk.settings
         since = inbound.received_at - timedelta(hours=1)
-        if await mail_store.count_recent_from(session, hashed, since) >= settings.sender_rate_per_hour:
+        over = await mail_store.count_recent_from(session, hashed, since) >= settings.sender_rate_per_hour
+        if over and not inbound.released:  # `quarantine release` lets one message past the limit
             return Outcome(InboundStatus.QUARANTINED,
                            f"rate limit: more than {settings.sender_rate_per_hour} messages an hour from this sender")
         decision, found = await self.thread(session, parsed)
@@ -324,7 +352,8 @@ class Inbox(Worker):
 
     async def _remember(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> None:
         """The mail's id for threading, and the people in cc as the ticket's participants."""
-        await mail_store.record_mail_id(session, parsed.message_id, ticket.id, "in", self.desk.clock.now())
+        if len(parsed.message_id.encode()) <= MAX_KEY_BYTES:  # longer ones cannot be indexed (nor threaded by)
+            await mail_store.record_mail_id(session, parsed.message_id, ticket.id, "in", self.desk.clock.now())
         own = set(self.desk.settings.support_address)
         others = [a for a in (*parsed.cc, *parsed.to) if a not in own and a != ticket.customer.email]
         if others:

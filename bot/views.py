@@ -10,7 +10,10 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from bot.desk import Desk
+from channels.email.parse import parse_email
+from channels.errors import EmailParseError
 from db.errors import NotFound
+from db.inbox_audit import InboxAudit
 from db.mail import Inbound
 from ticketing.model import Ticket
 
@@ -88,24 +91,70 @@ async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
         console.print(escape(message.body.strip()), highlight=False)
 
 
+def printable(text: str) -> str:
+    """`text` with control characters (terminal escapes included) shown as `?`, safe to print."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def inbound_summary(raw: bytes) -> tuple[str, str]:
+    """(sender, subject) of a stored message for a listing, read from its header block only; "-" where the
+    bytes have none."""
+    end = next((i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0), len(raw))
+    try:
+        parsed = parse_email(raw[:end])
+    except EmailParseError:
+        return "-", "-"
+    sender = parsed.from_address or next(iter(parsed.reply_to), None) or "-"
+    return sender, parsed.subject or "-"
+
+
 def print_inbound_table(console: Console, found: Sequence[Inbound]) -> None:
     if not found:
         console.print("quarantine is empty")
         return
-    table = Table("received", "origin", "error", "tries")
+    table = Table("received", "sender", "subject", "error", "tries")
     table.columns.insert(0, Column("id", no_wrap=True))
     for item in found:
-        table.add_row(str(item.id), when(item.received_at), escape(item.origin.split(" ")[0]),
-                      escape((item.reason or "")[:80]), str(item.attempts))
+        sender, subject = inbound_summary(item.raw)
+        table.add_row(str(item.id), when(item.received_at), escape(printable(sender)), escape(printable(subject[:50])),
+                      escape(printable((item.reason or "")[:80])), str(item.attempts))
     console.print(table)
+
+
+def print_inbox_audit(console: Console, audit: InboxAudit, oldest_pending: str) -> None:
+    """The accounting of every accepted mail, one line each (see db.inbox_audit for the definitions)."""
+    lines = [f"accepted  {audit.accepted}  (deliveries acknowledged; {audit.stored} stored, "
+             f"{audit.redeliveries} redelivered with the same content)",
+             f"  tickets created     {audit.tickets_created}",
+             f"  messages threaded   {audit.messages_threaded}",
+             f"  ignored             {sum(audit.ignored.values()) + audit.redeliveries}"]
+    if audit.redeliveries:
+        lines.append(f"    {audit.redeliveries:>5}  redelivery (same content again; counted on the stored message)")
+    lines += [f"    {count:>5}  {printable(reason)}" for reason, count in audit.ignored.most_common()]
+    lines.append(f"  quarantined         {sum(audit.quarantined.values())}")
+    lines += [f"    {count:>5}  {printable(reason)}" for reason, count in audit.quarantined.most_common()]
+    lines.append(f"  pending             {audit.pending}" + (f"  (oldest since {oldest_pending})" if audit.pending
+                                                              else ""))
+    if audit.id_collisions:
+        lines.append(f"  of these, {audit.id_collisions} reused a Message-ID already stored (kept as new messages)")
+    ids = ", ".join(map(str, audit.unaccounted[:20])) + (" ..." if len(audit.unaccounted) > 20 else "")
+    lines.append(f"unaccounted  {len(audit.unaccounted)}" + (f"  (inbound ids: {ids})" if ids else
+                 "  (every accepted mail is a ticket, a threaded message, ignored, quarantined or pending)"))
+    for line in lines:
+        console.print(escape(line), highlight=False)
 
 
 def print_inbound(console: Console, item: Inbound, raw: bool) -> None:
     grid = Table.grid(padding=(0, 2))
     for label, value in (("id", str(item.id)), ("status", item.status.value), ("received", when(item.received_at)),
-                         ("origin", item.origin), ("message-id", item.message_id), ("error", item.reason or "-"),
+                         ("origin", item.origin), ("message-id", item.message_id),
+                         ("sender / subject", " / ".join(inbound_summary(item.raw))),
+                         ("deliveries", str(item.deliveries)),
+                         ("id collision", f"reuses the Message-ID of inbound {item.duplicate_of}"
+                          if item.duplicate_of else "-"),
+                         ("error", item.reason or "-"),
                          ("ticket", item.ticket_id or "-"), ("size", f"{len(item.raw)} bytes")):
-        grid.add_row(f"[dim]{label}[/dim]", escape(value))
+        grid.add_row(f"[dim]{label}[/dim]", escape(printable(value)))
     console.print(grid)
     if raw:
         console.rule("raw message")

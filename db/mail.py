@@ -27,6 +27,21 @@ class InboundStatus(StrEnum):
     QUARANTINED = "quarantined"
 
 
+class Arrival(StrEnum):
+    """What storing a raw message found."""
+
+    NEW = "new"
+    REDELIVERY = "redelivery"  # the same content again: counted on the row it repeats, nothing new stored
+    ID_COLLISION = "id_collision"  # other content under a Message-ID already stored: kept as a new message
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: int
+    arrival: Arrival
+    duplicate_of: int | None = None  # for an id collision, the first row that had the Message-ID
+
+
 @dataclass(frozen=True)
 class Inbound:
     id: int
@@ -38,6 +53,9 @@ class Inbound:
     reason: str | None
     ticket_id: str | None
     attempts: int
+    deliveries: int = 1
+    duplicate_of: int | None = None
+    released: bool = False
 
 
 def insert_for(session: AsyncSession) -> Any:
@@ -56,31 +74,45 @@ def _inbound(row: Any) -> Inbound:
         row.reason,
         row.ticket_id,
         row.attempts,
+        row.deliveries,
+        row.duplicate_of,
+        row.released,
     )
 
 
 async def store_inbound(
-    session: AsyncSession, message_id: str, raw: bytes, origin: str, now: datetime
-) -> tuple[int, bool]:
-    """Keep the raw message, once per Message-ID. Returns (row id, True if it was new)."""
+    session: AsyncSession, message_id: str, content_sha256: str, raw: bytes, origin: str, now: datetime
+) -> Stored:
+    """Keep the raw message, once per content (see channels/email/digest.py).
+
+    The same content again is a redelivery: its row counts one more delivery and nothing else changes. Other
+    content under a Message-ID already stored is a new message, stored with `duplicate_of` naming the first."""
+    earlier = (await session.execute(
+        select(func.min(INBOUND.c.id)).where(INBOUND.c.message_id == message_id))).scalar()
     statement = (
         insert_for(session)(INBOUND)
         .values(
             message_id=message_id,
+            content_sha256=content_sha256,
             raw=raw,
             origin=origin,
             received_at=now,
             status=InboundStatus.PENDING.value,
             attempts=0,
+            deliveries=1,
+            duplicate_of=earlier,
+            released=False,
         )
-        .on_conflict_do_nothing(index_elements=["message_id"])
+        .on_conflict_do_nothing(index_elements=["content_sha256"])
         .returning(INBOUND.c.id)
     )
     new_id = (await session.execute(statement)).scalar()
     if new_id is not None:
-        return int(new_id), True
-    existing = await session.execute(select(INBOUND.c.id).where(INBOUND.c.message_id == message_id))
-    return int(existing.scalar_one()), False
+        return Stored(int(new_id), Arrival.NEW if earlier is None else Arrival.ID_COLLISION, earlier)
+    repeated = await session.execute(
+        update(INBOUND).where(INBOUND.c.content_sha256 == content_sha256)
+        .values(deliveries=INBOUND.c.deliveries + 1).returning(INBOUND.c.id))
+    return Stored(int(repeated.scalar_one()), Arrival.REDELIVERY)
 
 
 async def claim_pending(session: AsyncSession, limit: int) -> list[Inbound]:
@@ -132,6 +164,7 @@ async def finish_inbound(
             sender_hash=sender_hash,
             handled_at=now,
             attempts=INBOUND.c.attempts + 1,
+            released=False,  # a release lets the message past the rate limit once
         )
     )
 
@@ -156,25 +189,41 @@ async def list_inbound(session: AsyncSession, status: InboundStatus, limit: int 
     return [_inbound(row) for row in (await session.execute(query)).scalars()]
 
 
-async def requeue(session: AsyncSession, inbound_ids: Sequence[int]) -> int:
-    """Quarantined messages back to pending, for `quarantine retry`."""
-    result = await session.execute(
-        update(InboundEmailRow)
-        .where(InboundEmailRow.id.in_(inbound_ids), InboundEmailRow.status == InboundStatus.QUARANTINED.value)
-        .values(status=InboundStatus.PENDING.value)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def _quarantined_among(session: AsyncSession, inbound_ids: Sequence[int]) -> list[int]:
+    query = select(INBOUND.c.id).where(INBOUND.c.id.in_(list(inbound_ids)),
+                                       INBOUND.c.status == InboundStatus.QUARANTINED.value)
+    return sorted(int(i) for i in (await session.execute(query.with_for_update())).scalars())
 
 
-async def discard(session: AsyncSession, inbound_ids: Sequence[int], now: datetime) -> int:
-    """Quarantined messages an operator decided need nothing: ignored, the raw bytes kept."""
-    result = await session.execute(
-        update(InboundEmailRow).where(InboundEmailRow.id.in_(inbound_ids),
-                                      InboundEmailRow.status == InboundStatus.QUARANTINED.value)
-        .values(status=InboundStatus.IGNORED.value, handled_at=now,
-                reason="discarded from quarantine: " + func.coalesce(InboundEmailRow.reason, ""))
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def existing_inbound(
+    session: AsyncSession, inbound_ids: Sequence[int]
+) -> dict[int, tuple[InboundStatus, str]]:
+    """The status and reason of each of these ids that exists."""
+    rows = await session.execute(
+        select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(INBOUND.c.id.in_(list(inbound_ids))))
+    return {int(i): (InboundStatus(status), reason or "") for i, status, reason in rows}
+
+
+async def requeue(session: AsyncSession, inbound_ids: Sequence[int], release: bool = False) -> list[int]:
+    """Quarantined messages back to pending, for `quarantine retry` (and, past the rate limit once, for
+    `quarantine release`). Returns the ids it moved; ids not in quarantine are left alone."""
+    found = await _quarantined_among(session, inbound_ids)
+    if found:
+        await session.execute(update(INBOUND).where(INBOUND.c.id.in_(found))
+                              .values(status=InboundStatus.PENDING.value, released=release))
+    return found
+
+
+async def discard(session: AsyncSession, inbound_ids: Sequence[int], now: datetime) -> list[int]:
+    """Quarantined messages an operator decided need nothing: ignored, the raw bytes kept. Returns the ids."""
+    found = await _quarantined_among(session, inbound_ids)
+    if found:
+        await session.execute(
+            update(INBOUND).where(INBOUND.c.id.in_(found))
+            .values(status=InboundStatus.IGNORED.value, handled_at=now,
+                    reason="discarded from quarantine: " + func.coalesce(INBOUND.c.reason, ""))
+        )
+    return found
 
 
 async def count_by_status(session: AsyncSession) -> dict[str, int]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from db.types import Json, UtcDateTime
@@ -180,7 +181,7 @@ class InboundEmailRow(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998), index=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     origin: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
@@ -193,6 +194,12 @@ class InboundEmailRow(Base):
     sender_hash: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     handled_at: Mapped[datetime | None]
+    # Migration 0007: the content (raw less trace fields, channels/email/digest.py) is the unique key; the same
+    # content again only counts a delivery; another message reusing a stored Message-ID names that row.
+    content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    deliveries: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    duplicate_of: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    released: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     __table_args__ = (
         Index("ix_inbound_emails_status_id", "status", "id"),
         Index("ix_inbound_emails_sender_received", "sender_hash", "received_at"),

@@ -8,7 +8,7 @@ API is async.
 Delivery rules:
 - UIDs only. A persisted cursor (UIDVALIDITY, last UID) says what is done. Every sweep
   re-SELECTs the folder; a UIDVALIDITY other than the cursor's resets the cursor to 0 and the
-  whole folder is swept again (`store` is idempotent by Message-ID, so nothing doubles).
+  whole folder is swept again (`store` is idempotent by content, so nothing doubles).
 - `UID SEARCH UID last+1:*` (UIDs <= last dropped: `N:*` always matches the newest message),
   then `BODY.PEEK[]` in batches of `batch_size`, so \\Seen is never set by reading.
 - Only after `store` returned: mark \\Seen, or (with `processed_folder`) \\Seen + MOVE there

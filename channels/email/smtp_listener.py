@@ -12,11 +12,15 @@ Replies (RFC 3463 enhanced codes):
   ignored when matching);
 * ``552 5.3.4`` for ``MAIL FROM ... SIZE=`` over the limit and for DATA over the limit;
 * ``250 2.0.0 OK: queued as <id>`` only after ``store`` returned, i.e. the raw message is committed;
-* ``451 4.3.0`` when ``store`` raised, so that the sending server retries later.
+* ``451 4.3.0`` when ``store`` raised (the desk could not commit the bytes), so that the sending server
+  retries later. Whatever the bytes are (no headers, empty, binary), ``store`` commits them; only a store
+  that cannot write answers 4xx.
+
+Lines longer than RFC 5321's 998 octets are accepted and stored exactly (see ``_DeskSMTP``).
 
 The stored bytes are exactly the DATA received (dot-unstuffed, nothing added). A message with
 several accepted recipients is stored once. The store runs shielded: a client that vanishes while
-it runs does not cancel a half-done commit (``store`` is idempotent by Message-ID, and the client,
+it runs does not cancel a half-done commit (``store`` is idempotent by content, and the client,
 which never got its 250, will send again).
 """
 
@@ -51,6 +55,8 @@ REPLY_DATA_TOO_BIG = "552 5.3.4 Error: Too much mail data"
 _LIBRARY_REPLIES = {
     "552 Error: message size exceeds fixed maximum message size": REPLY_MAIL_TOO_BIG,
     "552 Error: Too much mail data": REPLY_DATA_TOO_BIG,
+    # A line may be as long as the size cap (see _DeskSMTP): a longer one means the message is over the cap.
+    "500 Line too long (see RFC5321 4.5.3.1.6)": REPLY_DATA_TOO_BIG,
 }
 
 # aiosmtpd logs every command line (envelope addresses) at INFO and every DATA line at DEBUG.
@@ -133,7 +139,17 @@ def build_origin(peer: Any, queue_id: str, mail_from: str | None) -> str:
 
 
 class _DeskSMTP(SMTP):
-    """aiosmtpd's protocol with RFC 3463 enhanced codes on its size replies."""
+    """aiosmtpd's protocol with RFC 3463 enhanced codes on its size replies, and lines as long as the message.
+
+    RFC 5321 caps a line at 998 octets and aiosmtpd answers a longer one with a permanent ``500 Line too
+    long``; but real Outlook and HTML mail carries lines of 1,000-700,000 characters, and bouncing it loses the
+    customer's mail. A line may be as long as the size cap allows, so the cap (``552``) is the only limit. The
+    line limit is also aiosmtpd's read-buffer limit: one session never buffers more than one message's worth.
+    """
+
+    def __init__(self, *args: Any, line_length_limit: int, **kwargs: Any) -> None:
+        self.line_length_limit = line_length_limit  # read by SMTP.__init__ for its StreamReader
+        super().__init__(*args, **kwargs)
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str):
@@ -242,6 +258,7 @@ class SmtpListener:
             session = _DeskSMTP(
                 self._handler,
                 data_size_limit=self._config.max_message_size,
+                line_length_limit=self._config.max_message_size + 2,  # a line may fill the message, CRLF too
                 enable_SMTPUTF8=True,
                 decode_data=False,
                 hostname=hostname,

@@ -73,5 +73,6 @@ def test_quarantine_list_show_retry_and_discard(in_tmp: Path) -> None:
     assert "1 message(s) discarded" in runner.invoke(app, ["quarantine", "discard", str(second)]).output
     listing = runner.invoke(app, ["quarantine", "list"]).output
     assert "quarantine is empty" in listing
-    retried_twice = runner.invoke(app, ["quarantine", "retry", str(second)]).output
-    assert "were not in quarantine" in retried_twice
+    retried_twice = runner.invoke(app, ["quarantine", "retry", str(second)])
+    assert retried_twice.exit_code == 1
+    assert f"not queued {second}: it is not in quarantine (it is ignored)" in retried_twice.output

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from db import canned as canned_store
-from db import mail, metrics, outbox
+from db import metrics, outbox
 from db import tickets as store
 from db.errors import NotFound
 from db.kb import include_name
@@ -132,17 +132,6 @@ async def test_links_are_found_from_both_tickets(database: Database) -> None:
     async with database.sessions() as session:
         assert (await store.get_ticket(session, a.id)).related == (b.id,)
         assert (await store.get_ticket(session, b.id)).related == (a.id,)
-
-
-async def test_the_inbox_stores_a_message_id_once(database: Database) -> None:
-    async with database.transaction() as session:
-        first = await mail.store_inbound(session, "abc@example.com", b"raw one", "smtp", T0)
-    async with database.transaction() as session:
-        again = await mail.store_inbound(session, "abc@example.com", b"raw two", "imap", T0)
-    assert first[1] is True and again == (first[0], False)
-    async with database.sessions() as session:
-        stored = await mail.get_inbound(session, first[0])
-    assert stored is not None and stored.raw == b"raw one" and stored.status is mail.InboundStatus.PENDING
 
 
 async def test_the_outbox_gives_due_items_and_retries_later(database: Database) -> None:

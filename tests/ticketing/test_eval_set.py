@@ -11,6 +11,7 @@ reports the accuracy of patterns alone and of patterns then the model on the sam
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,92 @@ def test_pattern_only_accuracy_does_not_fall() -> None:
     )
     accuracy = correct / len(TICKETS)
     assert accuracy >= PATTERN_ACCURACY_FLOOR, f"{correct}/{len(TICKETS)} = {accuracy:.4f}"
+
+
+# The multilingual held-out set (tests/fixtures/classification/eval_multilingual.jsonl): 470 tickets in six
+# languages, written apart from the training data and never read by training. These tests check its shape only;
+# `bench/bench_classify.py` measures the classifier on it.
+MULTILINGUAL_SET = EVAL_SET.with_name("eval_multilingual.jsonl")
+MULTILINGUAL_KEYS = KEYS | {"language"}
+LANGUAGES = ("en", "fr", "de", "es", "it", "nl")
+MIN_MULTILINGUAL_TICKETS = 450
+ENGLISH_SHARE = (0.35, 0.45)
+MIN_SHARE_PER_OTHER_LANGUAGE = 0.10
+MIN_COSTLY = {Category.SECURITY.value: 40, Category.DATA_LOSS.value: 40}
+MIN_LOOK_ALIKES = 40
+# Words that point at security, data loss or slowness in the six languages, whole words or stems. A ticket that
+# carries one but is labelled otherwise is a look-alike trap ("the venue's security deposit", "lost my phone",
+# "deleted the draft on purpose", "loading the van", "slow dance").
+COSTLY_LOOK_ALIKE = re.compile(
+    r"secur|sécurité|sicherheit|seguridad|sicurezza|beveiliging|password|mot de passe|passwort|contraseña"
+    r"|wachtwoord|hack|piraté|breach|suspicious|stolen|\blost\b|\blose\b|perdu|verloren|\bperd|\bpers[oa]\b"
+    r"|kwijt|delet|supprim|gelöscht|borr[eé]|cancellat|verwijder|wiped|vanish|disappear|disparu|verschwunden"
+    r"|desaparec|spari|verdwenen|\bgone\b|missing|\bweg\b|\bkill",
+    re.IGNORECASE,
+)
+SLOW_LOOK_ALIKE = re.compile(
+    r"\b(load|loading|slow|slowdance|lag|freeze|stuck|beladen|inladen|langsamer|lento|caricare|cargar)\b",
+    re.IGNORECASE,
+)
+
+
+def load_multilingual() -> list[dict[str, Any]]:
+    lines = MULTILINGUAL_SET.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+MULTILINGUAL = load_multilingual()
+
+
+def is_look_alike(ticket: dict[str, Any]) -> bool:
+    text = f"{ticket['subject']} {ticket['description']}"
+    costly = ticket["category"] in MIN_COSTLY
+    slow = ticket["category"] == Category.PERFORMANCE.value
+    return bool((COSTLY_LOOK_ALIKE.search(text) and not costly) or (SLOW_LOOK_ALIKE.search(text) and not slow))
+
+
+def test_every_multilingual_ticket_has_a_known_category_type_and_language() -> None:
+    categories, types = {c.value for c in Category}, {t.value for t in TicketType}
+    bad = [
+        ticket
+        for ticket in MULTILINGUAL
+        if set(ticket) != MULTILINGUAL_KEYS
+        or not all(isinstance(ticket[key], str) and ticket[key].strip() for key in MULTILINGUAL_KEYS)
+        or ticket["category"] not in categories
+        or ticket["type"] not in types
+        or ticket["language"] not in LANGUAGES
+    ]
+    assert bad == []
+
+
+def test_no_multilingual_ticket_is_there_twice() -> None:
+    seen = Counter((t["subject"].casefold(), t["description"].casefold()) for t in MULTILINGUAL)
+    assert [ticket for ticket, count in seen.items() if count > 1] == []
+
+
+def test_no_multilingual_ticket_is_copied_from_the_english_set() -> None:
+    english_descriptions = {t["description"].casefold() for t in TICKETS}
+    assert [t for t in MULTILINGUAL if t["description"].casefold() in english_descriptions] == []
+
+
+def test_the_multilingual_set_is_about_two_fifths_english_and_a_tenth_each_other_language() -> None:
+    assert len(MULTILINGUAL) >= MIN_MULTILINGUAL_TICKETS
+    per_language = Counter(t["language"] for t in MULTILINGUAL)
+    share = {language: per_language[language] / len(MULTILINGUAL) for language in LANGUAGES}
+    low, high = ENGLISH_SHARE
+    assert low <= share["en"] <= high, share
+    assert {lang: share[lang] for lang in LANGUAGES[1:] if share[lang] < MIN_SHARE_PER_OTHER_LANGUAGE} == {}
+
+
+def test_every_category_appears_in_every_language_and_every_type_appears() -> None:
+    present = {(t["language"], t["category"]) for t in MULTILINGUAL}
+    assert [(lang, c.value) for lang in LANGUAGES for c in Category if (lang, c.value) not in present] == []
+    assert {t["type"] for t in MULTILINGUAL} == {t.value for t in TicketType}
+
+
+def test_there_are_enough_security_and_data_loss_tickets_and_look_alike_traps() -> None:
+    per_category = Counter(t["category"] for t in MULTILINGUAL)
+    assert {c: per_category[c] for c, least in MIN_COSTLY.items() if per_category[c] < least} == {}
+    look_alikes = Counter(t["language"] for t in MULTILINGUAL if is_look_alike(t))
+    assert sum(look_alikes.values()) >= MIN_LOOK_ALIKES, look_alikes
+    assert set(look_alikes) == set(LANGUAGES), look_alikes
