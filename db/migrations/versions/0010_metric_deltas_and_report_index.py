@@ -6,7 +6,7 @@ PostgreSQL took turns on every change and could deadlock on two hours. A change 
 index: the reports read the tickets resolved in a period (besides those created in it) through it.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 07:40:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
