@@ -86,7 +86,11 @@ def _clocked(used: Any, stopped: str | None, moment: Any) -> float | None:
     None, and the calendar counts (e.g. a first-response clock stopped by a resolve before anyone replied)."""
     if used is None or not stopped or moment is None:
         return None
-    return float(used) if abs(datetime.fromisoformat(stopped) - _at(moment)) <= _SAME_MOMENT else None
+    if isinstance(moment, str):  # SQLite's "YYYY-MM-DD HH:MM:SS.ffffff" against the clock's ISO text: same second
+        same = stopped[:10] == moment[:10] and stopped[11:19] == moment[11:19]
+    else:
+        same = abs(datetime.fromisoformat(stopped) - moment) <= _SAME_MOMENT
+    return float(used) if same else None
 
 
 def _facts(row: Any) -> TicketFacts:
