@@ -69,6 +69,11 @@ class TicketFacts:
     resolution_clock_minutes: float | None = None
 
     @property
+    def calendar_name(self) -> str:
+        """The business-hours calendar its times are counted by: its team's (support.yml hours per team)."""
+        return self.team
+
+    @property
     def counts(self) -> bool:
         return self.merged_into is None
 

@@ -73,7 +73,7 @@ _ALWAYS = Calendar.always()
 
 
 def _calendar(facts: TicketFacts, calendars: Mapping[str, Calendar]) -> Calendar:
-    return calendars.get(facts.team, _ALWAYS)
+    return calendars.get(facts.calendar_name, _ALWAYS)
 
 
 def first_response_minutes(facts: TicketFacts, calendars: Mapping[str, Calendar]) -> float | None:
