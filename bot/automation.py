@@ -35,8 +35,9 @@ async def run_rules(desk: Desk, session: AsyncSession, ticket: Ticket, event: Ru
     if not firings:
         return ticket
     changed = apply_to_ticket(ticket, firings, now)
+    quiet = event is RuleEvent.CREATED and quiet_import(ticket)
     for action in effects(firings):
-        changed = await _carry_out(desk, session, changed, action)
+        changed = await _carry_out(desk, session, changed, action, quiet)
     await ticket_store.update_ticket(session, changed)
     if changed.priority is not ticket.priority or changed.escalation.level != ticket.escalation.level:
         await desk.changed(session, ticket, changed)
@@ -45,9 +46,19 @@ async def run_rules(desk: Desk, session: AsyncSession, ticket: Ticket, event: Ru
     return changed
 
 
-async def _carry_out(desk: Desk, session: AsyncSession, ticket: Ticket, action: object) -> Ticket:
+def quiet_import(ticket: Ticket) -> bool:
+    """A ticket brought by `tickets import` without --notify: its creation tells no customer and no manager."""
+    return bool(ticket.metadata.extra.get("imported")) and not ticket.metadata.extra.get("import_notify")
+
+
+async def _carry_out(desk: Desk, session: AsyncSession, ticket: Ticket, action: object, quiet: bool = False
+                     ) -> Ticket:
+    """One rule effect. `quiet` (an import): changes to the ticket still happen, but no mail to the customer,
+    no manager alert and no escalation announcement."""
     now = desk.clock.now()
-    if isinstance(action, SendCanned):
+    if isinstance(action, SendCanned | NotifyManagers) and quiet:
+        log.info("automation: %s is imported; %s not sent", ticket.id, type(action).__name__)
+    elif isinstance(action, SendCanned):
         await desk.enqueue_customer_mail(session, ticket, action.name, auto=True)
     elif isinstance(action, AssignAgent) and desk.config.agent(action.slack_id):
         return lifecycle.assign(ticket, action.slack_id, now)
@@ -58,7 +69,8 @@ async def _carry_out(desk: Desk, session: AsyncSession, ticket: Ticket, action: 
         log.warning("automation: nobody has the role %s; %s stays where it is", action.role, ticket.id)
     elif isinstance(action, Escalate) and ticket.status not in (Status.RESOLVED, Status.CLOSED):
         climbed = escalate(ticket, action.reason, now)
-        await alerts.escalated(desk, session, climbed, breach=False)
+        if not quiet:
+            await alerts.escalated(desk, session, climbed, breach=False)
         return climbed
     elif isinstance(action, NotifyManagers):
         await alerts.tell_managers(desk, session, ticket, breach=False)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from bot import views
@@ -29,6 +30,7 @@ from ticketing.create import NewTicket
 from ticketing.errors import UserFacingError
 from ticketing.model import Priority, Source, Status
 from ticketing.pattern_suggest import Example, PatternSuggestion, suggest_patterns
+from ticketing.routing import DEFAULT_TEAM, TEAM_BY_CATEGORY
 
 app = typer.Typer(help="WedSync support desk: email in, Slack for agents, SLA clocks.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -66,7 +68,7 @@ def _guarded(coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coroutine)
     except (BotError, StoreError, UserFacingError) as error:
         coroutine.close()
-        err.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -146,9 +148,15 @@ def tickets_new(
 
 
 @tickets_app.command("import")
-def tickets_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+def tickets_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    notify: Annotated[bool, typer.Option(help="Announce SLA warnings and breaches that came before the import "
+                                              "(customer mail, manager pages, escalation), as if they were new.")
+                      ] = False,
+) -> None:
     """Bring open tickets from another desk: one JSON object a line (customer_email, subject, description,
-    created_at; optional status, priority, category, assignee). They keep their created time."""
+    created_at; optional status, priority, category, assignee). They keep their created time; breaches
+    before the import are recorded, not announced, unless --notify."""
     lines = file.read_text(encoding="utf-8-sig").splitlines()
 
     async def work(desk: Desk) -> tuple[list[str], list[str]]:
@@ -160,7 +168,7 @@ def tickets_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
             for number, line in enumerate(lines, start=1):
                 if line.strip():
                     try:
-                        created.append(await import_ticket(desk, parse_ticket_line(line)))
+                        created.append(await import_ticket(desk, parse_ticket_line(line), notify))
                     except RowError as error:
                         problems.append(f"line {number}: {error}")
                 progress.advance(task)
@@ -183,8 +191,13 @@ def tickets_list(
 
     async def work(desk: Desk) -> None:
         async with desk.db.sessions() as session:
+            known = sorted({*desk.config.teams, *TEAM_BY_CATEGORY.values(), DEFAULT_TEAM,
+                            *await ticket_store.ticket_teams(session)})
+            if team is not None and team not in known:
+                raise BotError(f"no team {team!r}; the teams are {', '.join(known)}")
             found = await ticket_store.list_tickets(session, status or (), priority, team, limit=limit)
-        views.print_ticket_table(out, found, desk.clock.now())
+            total = await ticket_store.count_tickets(session, status or (), priority, team)
+        views.print_ticket_table(out, found, desk.clock.now(), total, lambda who: views.agent_name(desk, who))
 
     run(work)
 
@@ -238,8 +251,10 @@ def patterns_suggest(
                   f"{s.precision:.0%} of the {s.matches} tickets it matches", highlight=False)
 
 
+from bot.cli_outbox import outbox_app  # noqa: E402  (it uses `run` and the consoles above)
 from bot.cli_report import report_app  # noqa: E402  (it uses run/out/err above)
 
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(report_app, name="report")
 
 

@@ -30,6 +30,7 @@ from ticketing.sla_clock import DEFAULT_POLICY, SlaPolicy
 
 DEFAULTS = Path(__file__).parent / "defaults"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -59,7 +60,7 @@ class Person(_Strict):
 
 
 class Team(_Strict):
-    channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]{6,}$", description="a Slack channel id, e.g. C0123ABCD")
+    channel: str | None = Field(None, description="a Slack channel id, e.g. C0123ABCD")
     lead: str | None = None
     # Business hours for this team's SLA clocks; leave out for around the clock.
     hours: str | None = None  # "09:00-17:30"
@@ -67,6 +68,17 @@ class Team(_Strict):
     timezone: str = "UTC"
     holidays: str | None = None  # a country code for the `holidays` package, e.g. GB, or GB-SCT
     extra_holidays: tuple[date, ...] = ()
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is None or _CHANNEL_ID.match(value):
+            return value
+        if value.startswith("#") or not value[:1].isupper():
+            raise ValueError(f"{value!r} is a channel name: use the channel id (C..., e.g. C0123ABCD), not its name; "
+                             "Slack shows it at the bottom of the channel's details")
+        raise ValueError(f"{value!r} is not a Slack channel id: it starts with C (or G) and has capital letters "
+                         "and digits, e.g. C0123ABCD (the bottom of the channel's details in Slack)")
 
     @field_validator("hours")
     @classmethod

@@ -27,6 +27,7 @@ from channels.email.outbound import SmtpSender, SmtpSenderConfig
 from channels.email.smtp_listener import SmtpListener, SmtpListenerConfig
 from channels.sms import SmsConfig, SmsSender
 from db import mail as mail_store
+from ticketing.sla import order_warnings
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]
@@ -154,6 +155,8 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
             f"links in mail use {settings.base_url}")
     if desk.config.source is None:
         say(f"{settings.support_config} not found: running on built-in defaults, no agents (see support.example.yml)")
+    for warning in order_warnings(desk.config.sla):
+        log.warning("SLA matrix: %s; keep it if meant, or change `sla:` in support.yml", warning)
     return running
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import SettingsError
+from bot.settings_check import find_unknown_keys, mask_url_password, missing_halves
+
+log = logging.getLogger(__name__)
 
 SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET", "KEY")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wedsync-support.db"
@@ -122,13 +128,39 @@ class Settings(BaseSettings):
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:
-    """Settings from the environment and `.env`; a mistake names the variable and the fix."""
+    """Settings from the environment and `.env`; a mistake names the variable and the fix, and never shows a
+    secret (nor a password inside a URL). A key in `.env` that looks like a misspelt setting is an error; one in
+    the environment is a warning (the environment is shared with other programs)."""
+    known = {name.upper() for name in Settings.model_fields}
+    problems = [str(k) for k in find_unknown_keys(_file_keys(env_file), known, str(env_file))]
+    for unknown in find_unknown_keys(os.environ, known, "the environment"):
+        log.warning("%s", unknown)
     try:
-        return Settings(_env_file=env_file)
+        settings = Settings(_env_file=env_file)
     except ValidationError as error:
-        problems = []
-        for issue in error.errors():
-            name = "_".join(str(part) for part in issue["loc"]).upper() or "settings"
-            shown = "(hidden)" if any(w in name for w in SECRET_WORDS) else repr(issue.get("input"))
-            problems.append(f"{name}: {issue['msg']} (got {shown})")
-        raise SettingsError("bad settings:\n  " + "\n  ".join(problems) + "\nsee .env.example") from error
+        problems += [_explain(issue) for issue in error.errors()]
+    else:
+        problems += missing_halves({name.upper(): getattr(settings, name) not in (None, "")
+                                    for name in settings.model_fields_set})
+    if problems:
+        raise SettingsError("bad settings:\n  " + "\n  ".join(problems) + "\nsee .env.example") from None
+    return settings
+
+
+def _file_keys(env_file: Path | None) -> list[str]:
+    if env_file is None or not env_file.is_file():
+        return []
+    return [key for key in dotenv_values(env_file) if key]
+
+
+def _explain(issue: Any) -> str:
+    """One pydantic complaint: the setting, the problem and the value given unless it is a secret. A check of
+    the whole model (empty `loc`) is given every setting as its input: its input is never shown."""
+    message = str(issue["msg"]).removeprefix("Value error, ")
+    if not issue["loc"]:
+        return message
+    name = "_".join(str(part) for part in issue["loc"]).upper()
+    field = Settings.model_fields.get(str(issue["loc"][0]))
+    secret = any(w in name for w in SECRET_WORDS) or (field is not None and "SecretStr" in str(field.annotation))
+    shown = "(hidden)" if secret else mask_url_password(repr(issue.get("input")))
+    return f"{name}: {message} (got {shown})"

@@ -30,6 +30,7 @@ from ticketing.sla_clock import (
     due,
     first_reply,
     follow_up_at,
+    moment_at,
     next_moment,
     start_clocks,
 )
@@ -111,6 +112,33 @@ async def start(desk: Desk, session: AsyncSession, ticket: Ticket) -> None:
         state = replace(state, clocks=apply_status(clocks, Status.OPEN, ticket.status, desk.clock.now(),
                                                    calendar_for(desk, ticket), desk.config.sla_policy))
     await save(desk, session, ticket, state)
+
+
+async def record_past(desk: Desk, session: AsyncSession, ticket_id: str) -> Ticket:
+    """An imported ticket's moments that passed before the import: fired (at the time each came) so the ticker
+    never announces them, and a breach marks the ticket breached. Nobody is told: no customer mail, no page,
+    no escalation; the old desk's past is recorded, not replayed. Moments still ahead fire as usual."""
+    ticket = await ticket_store.get_ticket(session, ticket_id, for_update=True)  # as the followers left it
+    data, _ = await sla_store.get_state(session, ticket_id)
+    if data is None:
+        return ticket
+    state, now = load(data), desk.clock.now()
+    calendar, fraction = calendar_for(desk, ticket), desk.config.sla_policy.warning_fraction
+    breached = False
+    for clock in state.clocks:
+        for moment in due(clock, now, calendar, _fired_moments(state, clock.kind), fraction):
+            key = f"{clock.kind.value}:{moment.value}"
+            at = moment_at(clock, fraction if moment is Moment.WARNING else 1.0, calendar) or now
+            await sla_store.fire_once(session, ticket.id, key, min(at, now))
+            state = replace(state, fired=state.fired | {key})
+            breached = breached or moment is Moment.BREACH
+    if breached and not ticket.sla.breached:
+        ticket = replace(ticket, sla=replace(ticket.sla, breached=True))
+        await ticket_store.update_ticket(session, ticket)
+    await save(desk, session, ticket, state)
+    if breached:
+        log.info("imported %s: its SLA breach before the import is recorded, not announced", ticket.id)
+    return ticket
 
 
 async def follow(desk: Desk, session: AsyncSession, before: Ticket, after: Ticket) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from rich.console import Console
@@ -44,7 +44,22 @@ def sla_state(ticket: Ticket, now: datetime) -> tuple[str, str]:
     return first, resolution
 
 
-def print_ticket_table(console: Console, found: Sequence[Ticket], now: datetime) -> None:
+def agent_name(desk: Desk, slack_id: str | None, with_id: bool = False) -> str:
+    """An agent (or the founder) by name from support.yml, the Slack id after it with `with_id`; an id
+    support.yml does not know stays an id."""
+    if not slack_id:
+        return "-"
+    agent = desk.config.agent(slack_id)
+    founder = desk.config.founder
+    name = agent.name if agent else (founder.name if founder and founder.slack_id == slack_id else None)
+    if name is None:
+        return slack_id
+    return f"{name} ({slack_id})" if with_id else name
+
+
+def print_ticket_table(console: Console, found: Sequence[Ticket], now: datetime, total: int | None = None,
+                       names: Callable[[str | None], str] = lambda slack_id: slack_id or "-") -> None:
+    """`total`: how many match in all, when more than `found` ("showing 50 of 307")."""
     if not found:
         console.print("no tickets")
         return
@@ -52,9 +67,11 @@ def print_ticket_table(console: Console, found: Sequence[Ticket], now: datetime)
     table.columns.insert(0, Column("id", no_wrap=True))
     for ticket in found:
         table.add_row(ticket.id, f"[{PRIORITY_STYLE[ticket.priority]}]{ticket.priority}[/]", ticket.status,
-                      ticket.category, ticket.assignee or "-", escape(ticket.customer.email),
+                      ticket.category, escape(names(ticket.assignee)), escape(ticket.customer.email),
                       escape(ticket.subject[:50]), sla_state(ticket, now)[0])
     console.print(table)
+    if total is not None and total > len(found):
+        console.print(f"showing {len(found)} of {total}; --limit shows more, --status, --priority and --team fewer")
 
 
 async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
@@ -73,7 +90,7 @@ async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
         ("priority", ticket.priority.value),
         ("status", ticket.status.value),
         ("team", ticket.team),
-        ("assignee", ticket.assignee or "unassigned (team queue)"),
+        ("assignee", agent_name(desk, ticket.assignee, with_id=True) if ticket.assignee else "unassigned (team queue)"),
         ("tags", ", ".join(ticket.tags) or "-"),
         ("first response", f"{ticket.sla.first_response_minutes} min, due {when(ticket.sla.first_response_due)}"
                            f" — {first}"),
@@ -87,7 +104,8 @@ async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
     console.print(grid)
     for message in ticket.messages:
         kind = message.author.value + (" (internal)" if message.visibility == "internal" else "")
-        console.rule(f"{when(message.created_at)}  {kind}  {escape(message.sender or '')}", align="left")
+        sender = agent_name(desk, message.sender) if message.author.value == "agent" else message.sender or ""
+        console.rule(f"{when(message.created_at)}  {kind}  {escape(sender)}", align="left")
         console.print(escape(message.body.strip()), highlight=False)
 
 

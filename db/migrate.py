@@ -9,7 +9,7 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from db.session import Database
+from db.session import Database, check_connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,7 +35,9 @@ def _upgrade_on(connection: Connection, revision: str) -> None:
 
 
 async def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to `revision` over the database's own engine; safe to call every start."""
+    """Bring the schema to `revision` over the database's own engine; safe to call every start. A database that
+    cannot be reached is one clear line (`StoreError`) naming DATABASE_URL and the fix."""
+    await check_connection(database)
     async with database.engine.begin() as connection:
         await connection.run_sync(_upgrade_on, revision)
 

@@ -121,3 +121,57 @@ async def items_for(session: AsyncSession, ticket_id: str) -> list[tuple[str, st
         .order_by(OutboxRow.id)
     )
     return [(k, s, dict(p)) for k, s, p in rows]
+
+
+# -- what waits, for people (`outbox list|show|retry`) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    kind: str
+    ticket_id: str | None
+    payload: dict[str, Any]
+    status: str  # pending | sent | dead
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+_ENTRY = (OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.ticket_id, OUTBOX.c.payload, OUTBOX.c.status, OUTBOX.c.attempts,
+          OUTBOX.c.next_attempt_at, OUTBOX.c.last_error, OUTBOX.c.created_at, OUTBOX.c.sent_at)
+
+
+def _entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(row.id, row.kind, row.ticket_id, dict(row.payload), row.status, row.attempts,
+                       row.next_attempt_at, row.last_error, row.created_at, row.sent_at)
+
+
+async def list_entries(session: AsyncSession, statuses: tuple[str, ...] = ("pending", "dead"), limit: int = 50
+                       ) -> tuple[list[OutboxEntry], int]:
+    """Rows in these statuses, the next due first (given-up rows last), and how many there are in all."""
+    where = OUTBOX.c.status.in_(statuses)
+    total = int((await session.execute(select(func.count()).select_from(OUTBOX).where(where))).scalar_one())
+    query = (select(*_ENTRY).where(where)
+             .order_by(case((OUTBOX.c.status == "pending", 0), else_=1), OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+             .limit(limit))
+    return [_entry(r) for r in await session.execute(query)], total
+
+
+async def find_entry(session: AsyncSession, item_id: int) -> OutboxEntry | None:
+    row = (await session.execute(select(*_ENTRY).where(OUTBOX.c.id == item_id))).one_or_none()
+    return None if row is None else _entry(row)
+
+
+async def retry_now(session: AsyncSession, item_ids: list[int], now: datetime) -> list[int]:
+    """Waiting and given-up rows among `item_ids` become due now (a given-up row gets its attempts back);
+    sent rows stay sent. Returns the ids made due."""
+    query = (select(OUTBOX.c.id).where(OUTBOX.c.id.in_(item_ids), OUTBOX.c.status.in_(("pending", "dead")))
+             .with_for_update())
+    ids = list((await session.execute(query)).scalars())
+    if ids:
+        await session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(
+            next_attempt_at=now, attempts=case((OUTBOX.c.status == "dead", 0), else_=OUTBOX.c.attempts),
+            status="pending"))
+    return sorted(ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -10,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db import sqlite_inline
@@ -66,18 +68,65 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def check_url(url: str) -> str:
+    """A URL the desk can use: one of its two drivers, and for SQLite a folder that exists (refused, not
+    created: a typo in the path would otherwise make a new, empty desk somewhere, as whoever runs it)."""
     try:
         parsed = make_url(url)
     except Exception as error:
-        raise StoreError(f"DATABASE_URL {url!r} is not a database URL ({error})") from error
+        raise StoreError(f"DATABASE_URL is not a database URL ({error}); use sqlite+aiosqlite:///path/to/file.db "
+                         "or postgresql+asyncpg://user@host/db") from None
     if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
         raise StoreError(
             f"DATABASE_URL uses driver {parsed.drivername!r}; use sqlite+aiosqlite:///path/to/file.db "
             "or postgresql+asyncpg://user@host/db"
         )
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).expanduser().parent
+        if not folder.is_dir():
+            raise StoreError(f"DATABASE_URL points at {parsed.database}, but the folder {folder} does not exist; "
+                             f"create it (mkdir -p {folder}) or point DATABASE_URL at an existing folder")
     return url
+
+
+def shown_url(url: URL) -> str:
+    """The URL as it may appear in a message or a log: the password masked."""
+    return url.render_as_string(hide_password=True)
+
+
+async def check_connection(database: Database) -> None:
+    """Connect once; a failure becomes one line that says what failed, names DATABASE_URL (password masked)
+    and the fix, instead of the driver's traceback."""
+    try:
+        async with database.engine.connect():
+            return
+    except (DBAPIError, OSError) as error:
+        raise StoreError(f"cannot connect to the database in DATABASE_URL ({shown_url(database.engine.url)}): "
+                         f"{_connect_problem(error, database.engine.url)}") from None
+
+
+def _connect_problem(error: BaseException, url: URL) -> str:
+    user, name = url.username or "(the login name)", url.database or "(none)"
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    if isinstance(error, socket.gaierror):
+        return f"unknown host {url.host!r}; fix the host in DATABASE_URL"
+    if isinstance(error, ConnectionRefusedError):
+        return f"nothing answers on {where}; start PostgreSQL there, or fix the host and port in DATABASE_URL"
+    if isinstance(error, TimeoutError):
+        return f"no answer from {where} in time; check the host, the port and any firewall"
+    if isinstance(error, OSError):
+        return f"{error.strerror or error} ({where}); check the host and port in DATABASE_URL"
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    said = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    fixes = {
+        "28000": f"role {user!r} may not log in (it does not exist, or pg_hba.conf does not let it in); "
+                 f"create it (createuser {user}) or put an existing role in DATABASE_URL",
+        "28P01": f"the password for role {user!r} is wrong; fix it in DATABASE_URL (%-encode special characters)",
+        "3D000": f"database {name!r} does not exist; create it (createdb -O {user} {name}) or name an existing "
+                 "one in DATABASE_URL",
+        "53300": "PostgreSQL has no free connections; raise max_connections or run fewer processes",
+        "57P03": "PostgreSQL is starting or shutting down; try again in a moment",
+    }
+    return fixes.get(str(code), f"{said}; check DATABASE_URL")
 
 
 def open_database(url: str, echo: bool = False) -> Database:

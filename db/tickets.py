@@ -359,6 +359,25 @@ async def list_tickets(
 ) -> list[Ticket]:
     """Tickets without their messages (for lists), newest first."""
     query = select(TicketRow, CustomerRow).join(CustomerRow, CustomerRow.id == TicketRow.user_id)
+    query = _filtered(query, statuses, priority, team, assignee)
+    rows = await session.execute(query.order_by(TicketRow.created_at.desc()).limit(limit))
+    return [_ticket(t, _customer(c), (), ()) for t, c in rows]
+
+
+async def count_tickets(session: AsyncSession, statuses: Iterable[Status] = (), priority: Priority | None = None,
+                        team: str | None = None, assignee: str | None = None) -> int:
+    """How many tickets `list_tickets` would give with no limit."""
+    query = _filtered(select(func.count()).select_from(TicketRow), statuses, priority, team, assignee)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def ticket_teams(session: AsyncSession) -> set[str]:
+    """Every team some ticket is in (a team dropped from support.yml keeps its tickets)."""
+    return set((await session.execute(select(TicketRow.team).distinct())).scalars())
+
+
+def _filtered(query: Any, statuses: Iterable[Status], priority: Priority | None, team: str | None,
+              assignee: str | None) -> Any:
     wanted = [s.value for s in statuses]
     if wanted:
         query = query.where(TicketRow.status.in_(wanted))
@@ -368,8 +387,7 @@ async def list_tickets(
         query = query.where(TicketRow.team == team)
     if assignee is not None:
         query = query.where(TicketRow.assigned_to == assignee)
-    rows = await session.execute(query.order_by(TicketRow.created_at.desc()).limit(limit))
-    return [_ticket(t, _customer(c), (), ()) for t, c in rows]
+    return query
 
 
 async def agent_loads(

@@ -47,6 +47,23 @@ def check_matrix(matrix: SlaMatrix) -> None:
                 raise ConfigError(f"sla.{priority}.{tier}: first_response is longer than resolution")
 
 
+def order_warnings(matrix: SlaMatrix) -> tuple[str, ...]:
+    """Cells where a lower priority is due sooner than a higher one for the same tier (WedSync's own notes
+    give free-tier low tickets a 24 h first response and medium ones 48 h). Allowed, but worth a warning:
+    one line per cell and clock, naming both cells and their minutes."""
+    ladder = (Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+    found = []
+    for tier in Tier:
+        for clock in ("first_response", "resolution"):
+            for rank, higher in enumerate(ladder):
+                for lower in ladder[rank + 1:]:
+                    soon, late = getattr(matrix[lower][tier], clock), getattr(matrix[higher][tier], clock)
+                    if soon < late:
+                        found.append(f"sla.{lower}.{tier}: a {lower} ticket's {clock.replace('_', ' ')} is due in "
+                                     f"{soon} min, sooner than a {higher} one's ({late} min, sla.{higher}.{tier})")
+    return tuple(found)
+
+
 def build_sla(
     priority: Priority, tier: Tier, created: datetime, matrix: SlaMatrix = DEFAULT_SLA_MATRIX
 ) -> Sla:

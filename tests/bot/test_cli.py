@@ -45,7 +45,8 @@ def test_tickets_new_works_on_postgres_and_routes_to_the_best_agent(desk_env: di
                        "--body", "My card was declined at checkout", env=desk_env)
     assert code == 0, output
     # Bea has the billing skill, expertise 2, English and round-the-clock hours: 30+20+15+10 beats the lead.
-    assert re.search(r"team\s+billing_team", output) and re.search(r"assignee\s+UBILLAGNT1", output), output
+    assert re.search(r"team\s+billing_team", output), output
+    assert re.search(r"assignee\s+Bea Billing \(UBILLAGNT1\)", output), output
 
 
 def test_tickets_list_filters_by_status_priority_and_team(desk_env: dict[str, str]) -> None:
@@ -118,7 +119,7 @@ def test_tickets_import_keeps_created_time_so_the_sla_is_right_from_the_start(
     _, shown = cli("tickets", "show", ticket_id, env=desk_env)
     # data loss is critical; a free-tier critical ticket: 1440 / 2880 minutes from 2026-11-20 09:00
     assert "due 2026-11-21 09:00 UTC" in shown and "due 2026-11-22 09:00 UTC" in shown
-    assert re.search(r"status\s+in_progress", shown) and re.search(r"assignee\s+UTECHAGNT1", shown)
+    assert re.search(r"status\s+in_progress", shown) and re.search(r"assignee\s+Tom Tech \(UTECHAGNT1\)", shown)
 
 
 def test_a_mistake_in_support_yml_names_the_key_the_problem_and_the_fix(in_tmp: Path) -> None:

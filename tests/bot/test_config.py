@@ -44,7 +44,10 @@ def test_sla_overrides_change_only_the_cells_given() -> None:
     [
         ({"agents": [{"slack_id": "U1234567", "name": "A", "email": "a@x", "team": "nope"}]},
          "agents[0].team: unknown team 'nope'"),
-        ({"teams": {"t": {"channel": "general"}}}, "teams.t.channel: String should match pattern"),
+        ({"teams": {"t": {"channel": "general"}}}, "teams.t.channel: 'general' is a channel name: use the channel id"),
+        ({"teams": {"t": {"channel": "#billing"}}},
+         "teams.t.channel: '#billing' is a channel name: use the channel id (C..., e.g. C0123ABCD), not its name"),
+        ({"teams": {"t": {"channel": "U0123ABCD"}}}, "teams.t.channel: 'U0123ABCD' is not a Slack channel id"),
         ({"teams": {"t": {}}, "agents": [{"slack_id": "U1234567", "name": "A", "email": "a@x", "team": "t",
                                           "working_hours": "9-5"}]},
          "agents[0].working_hours: '9-5' is not HH:MM-HH:MM, e.g. 09:00-17:30"),
@@ -58,7 +61,8 @@ def test_sla_overrides_change_only_the_cells_given() -> None:
         ({"founder": {"name": "M", "phone": "07700 900001"}}, "founder.phone: String should match pattern"),
         ({"compnay": "typo"}, "compnay: unknown key; remove it or check its spelling"),
     ],
-    ids=["agent in unknown team", "channel that is not an id", "bad working hours", "regex that does not compile",
+    ids=["agent in unknown team", "channel that is not an id", "a #channel name", "a member id for a channel",
+         "bad working hours", "regex that does not compile",
          "unknown category", "unknown template variable", "sla cell upside down", "phone not E.164", "typo key"],
 )
 def test_config_mistakes_are_named(data: dict[str, object], message: str) -> None:

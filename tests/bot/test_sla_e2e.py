@@ -88,7 +88,8 @@ async def import_tickets(settings: Settings, folder: Path, count: int) -> None:
                          "description": "Our card payment failed twice and we cannot access the account.",
                          "created_at": created}) for n in range(count)]
     (folder / "old-desk.jsonl").write_text("\n".join(lines) + "\n")
-    assert f"imported {count} ticket(s)" in await cli(settings, folder, "tickets", "import", "old-desk.jsonl")
+    assert f"imported {count} ticket(s)" in await cli(settings, folder, "tickets", "import", "--notify",
+                                                        "old-desk.jsonl")
 
 
 async def all_tickets(running: Running) -> list[Ticket]:

@@ -134,13 +134,14 @@ async def a_customer(desk: Desk, tier: Tier, email: str | None = None) -> Custom
 async def a_ticket(desk: Desk, priority: Priority | None, tier: Tier, *, created_at: datetime | None = None,
                    category: Category = Category.BILLING, assignee: str | None = AGENT,
                    status: Status = Status.OPEN, subject: str = "Invoice shows the wrong amount",
-                   description: str = "The invoice for November shows the wrong amount.") -> str:
+                   description: str = "The invoice for November shows the wrong amount.", notify: bool = False
+                   ) -> str:
     """An imported ticket (the desk's own import path): the customer with `tier`, the priority given."""
     customer = await a_customer(desk, tier)
     return await import_ticket(desk, ImportedTicket(
         customer_email=customer.email, subject=subject, description=description,
         created_at=created_at or desk.clock.now(), status=status, priority=priority, category=category,
-        assignee=assignee))
+        assignee=assignee), notify=notify)
 
 
 async def get_ticket(desk: Desk, ticket_id: str) -> Ticket:
@@ -276,12 +277,13 @@ async def test_every_threshold_fires_once_on_postgres(
         await desk.db.close()
 
 
-async def test_a_ticket_imported_late_fires_what_is_due_and_climbs_one_level(
+async def test_a_ticket_imported_late_with_notify_fires_what_is_due_and_climbs_one_level(
     sla_desk: Desk, clock: FakeClock
 ) -> None:
-    """Both clocks breached at once (an import three hours late): one step up the ladder, not two."""
+    """Both clocks breached at once (an import three hours late, `--notify`): one step up the ladder, not two."""
     three_hours_ago = clock.now() - timedelta(hours=3)
-    ticket_id = await a_ticket(sla_desk, Priority.CRITICAL, Tier.ENTERPRISE, created_at=three_hours_ago)
+    ticket_id = await a_ticket(sla_desk, Priority.CRITICAL, Tier.ENTERPRISE, created_at=three_hours_ago,
+                               notify=True)
     assert await Ticker(sla_desk).tick() == 1
     assert set(await firings(sla_desk, ticket_id)) == {"first_response:warning", "first_response:breach",
                                                        "resolution:warning", "resolution:breach"}
@@ -291,6 +293,55 @@ async def test_a_ticket_imported_late_fires_what_is_due_and_climbs_one_level(
     assert len(containing(texts, "Escalated to level")) == 1
     state, next_at = await sla_row(sla_desk, ticket_id)
     assert state is not None and next_at == clock.now() + minutes(15 / 2)  # half the first-response clock
+
+
+async def test_a_ticket_imported_late_records_its_past_breaches_and_tells_nobody(
+    sla_desk: Desk, clock: FakeClock
+) -> None:
+    """Issue 12.2: 300 old tickets must not mail 300 customers nor page the managers. The moments that came
+    before the import are recorded at the time each came; no customer mail, SMS, DM or escalation follows."""
+    t0 = clock.now()
+    ticket_id = await a_ticket(sla_desk, Priority.CRITICAL, Tier.ENTERPRISE, created_at=t0 - timedelta(hours=3))
+    assert await Ticker(sla_desk).tick() == 0
+    assert await firings(sla_desk, ticket_id) == {  # 15 / 120 minutes, the warning at 75%
+        "first_response:warning": t0 - timedelta(hours=3) + minutes(11.25),
+        "first_response:breach": t0 - timedelta(hours=3) + minutes(15),
+        "resolution:warning": t0 - timedelta(hours=3) + minutes(90),
+        "resolution:breach": t0 - timedelta(hours=3) + minutes(120)}
+    ticket = await get_ticket(sla_desk, ticket_id)
+    assert ticket.sla.breached and ticket.escalation.level == 0
+    rows = await outbox(sla_desk, ticket_id)
+    assert [r for r in rows if r[0] in ("email", "sms")] == []
+    assert [p["op"] for kind, _, p in rows if kind == "slack" and p["op"] not in ("card", "customer_message",
+                                                                                   "thread")] == []
+    assert containing(await thread_texts(sla_desk, ticket_id), "Escalated") == []
+    assert containing(await thread_texts(sla_desk, ticket_id), "SLA") == []
+    assert await tick_at(Ticker(sla_desk), clock, t0 + timedelta(days=2)) == 0  # nothing left to announce
+
+
+async def test_an_imported_ticket_announces_the_moments_still_ahead_of_it(sla_desk: Desk, clock: FakeClock) -> None:
+    """Only the past is kept quiet: a resolution breach still to come is announced when it comes."""
+    t0 = clock.now()
+    ticket_id = await a_ticket(sla_desk, Priority.CRITICAL, Tier.ENTERPRISE, created_at=t0 - minutes(60))
+    assert set(await firings(sla_desk, ticket_id)) == {"first_response:warning", "first_response:breach"}
+    assert (await get_ticket(sla_desk, ticket_id)).escalation.level == 0
+    assert await tick_at(Ticker(sla_desk), clock, t0 + minutes(60)) == 1  # the resolution clock breaches now
+    assert (await get_ticket(sla_desk, ticket_id)).escalation.level == 1
+    assert len(containing(await thread_texts(sla_desk, ticket_id), "Escalated to level")) == 1
+
+
+@pytest.mark.parametrize("notify", [False, True])
+async def test_an_imported_refund_request_mails_the_refund_policy_only_with_notify(
+    sla_desk: Desk, clock: FakeClock, notify: bool
+) -> None:
+    """The default "refund request" rule sends the refund policy on creation: not to an imported customer
+    (who heard from the old desk), unless the import asks for announcements."""
+    ticket_id = await a_ticket(sla_desk, None, Tier.FREE, subject="Refund please",
+                               description="I would like a refund for last month.", notify=notify)
+    ticket = await get_ticket(sla_desk, ticket_id)
+    assert "refund_request" in ticket.tags  # the rule's changes to the ticket happen either way
+    mails = [p for kind, _, p in await outbox(sla_desk, ticket_id) if kind == "email"]
+    assert len(mails) == (1 if notify else 0)
 
 
 # -- 2. pause and resume -------------------------------------------------------------------------------------

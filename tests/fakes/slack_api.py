@@ -788,3 +788,9 @@ def slack_api_fixture() -> Iterator[SlackApi]:
     """A running `SlackApi` (token `slack_api.token`, base URL `slack_api.url`), stopped after the test."""
     with SlackApi() as api:
         yield api
+
+
+if __name__ == "__main__":  # `python -m tests.fakes.slack_api --port 8099`: see tests/fakes/slack_console.py
+    from tests.fakes.slack_console import main
+
+    raise SystemExit(main())

@@ -8,7 +8,7 @@ import pytest
 
 from ticketing.errors import ConfigError
 from ticketing.model import Priority, Tier
-from ticketing.sla import DEFAULT_SLA_MATRIX, SlaMatrix, SlaTarget, build_sla, check_matrix
+from ticketing.sla import DEFAULT_SLA_MATRIX, SlaMatrix, SlaTarget, build_sla, check_matrix, order_warnings
 
 from .builders import NOW, a_customer, a_request, created_ticket
 
@@ -141,3 +141,27 @@ def test_check_matrix_refuses_a_missing_priority_row_naming_its_first_cell() -> 
     matrix = {p: row for p, row in DEFAULT_SLA_MATRIX.items() if p is not P.MEDIUM}
     with pytest.raises(ConfigError, match=r"sla\.medium\.free is missing"):
         check_matrix(matrix)
+
+
+# -- issue 12.11: a matrix where a lower priority is due sooner ---------------------------------------------
+
+def test_the_default_matrix_warns_only_that_free_low_is_answered_before_free_medium() -> None:
+    assert order_warnings(DEFAULT_SLA_MATRIX) == (
+        "sla.low.free: a low ticket's first response is due in 1440 min, sooner than a medium one's "
+        "(2880 min, sla.medium.free)",)
+
+
+def test_a_matrix_in_priority_order_gives_no_warning() -> None:
+    ordered = {p: {t: SlaTarget(10 * (rank + 1), 100 * (rank + 1)) for t in Tier}
+               for rank, p in enumerate((Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW))}
+    assert order_warnings(ordered) == ()
+
+
+def test_a_lower_priority_resolved_sooner_than_every_higher_one_is_named_against_each() -> None:
+    cells = {p: dict(DEFAULT_SLA_MATRIX[p]) for p in Priority}
+    cells[Priority.LOW][Tier.ENTERPRISE] = SlaTarget(10, 60)  # sooner than critical's 15 / 120
+    found = order_warnings(cells)
+    assert [w for w in found if "enterprise" in w and "resolution" in w] == [
+        f"sla.low.enterprise: a low ticket's resolution is due in 60 min, sooner than a {p} one's "
+        f"({DEFAULT_SLA_MATRIX[p][Tier.ENTERPRISE].resolution} min, sla.{p}.enterprise)"
+        for p in ("critical", "high", "medium")]
