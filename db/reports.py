@@ -138,9 +138,27 @@ async def ticket_export(session: AsyncSession, *, since: datetime, until: dateti
 
 async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, team: str | None = None,
                           calendars: Mapping[str, Calendar] = _NO_CALENDARS) -> Dashboard:
-    window = reports.facts_window(now, days)
+    """The dashboard's data: the facts of the period and the one before (`load_facts`), and for the trends'
+    five weeks, when they reach further back, only what trends read (`load_trend_facts`: a narrower read)."""
+    window, weeks = reports.summary_window(now, days), reports.trend_window(now)
     facts = await load_facts(session, since=window.start, until=now, team=team)
-    return reports.build_dashboard(facts, now, days, team, calendars)
+    trend_facts = None if window.start <= weeks.start else await load_trend_facts(session, weeks, team)
+    return reports.build_dashboard(facts, now, days, team, calendars, trend_facts)
+
+
+async def load_trend_facts(session: AsyncSession, weeks: Period, team: str | None = None) -> list[TicketFacts]:
+    """The tickets created in `weeks` with only what trends read (id, team, category, tags, merge; the other
+    fields are placeholders): no JSON picked out of the row, one light object each."""
+    t = TICKETS.c
+    merged = and_(LINKS.c.ticket_id == t.id, LINKS.c.kind == MERGED_INTO)
+    query = (select(t.id, t.team, t.category, _moment(t.created_at), type_coerce(t.tags, String), LINKS.c.related_id)
+             .select_from(TICKETS.outerjoin(LINKS, merged))
+             .where(t.created_at >= weeks.start, t.created_at < weeks.end))
+    if team is not None:
+        query = query.where(t.team == team)
+    return [TicketFacts(id=ticket_id, team=team_name, category=category, priority="", tier="", status="",
+                        created_at=_at(created), tags=_tags(tags), merged_into=merged_into)
+            for ticket_id, team_name, category, created, tags, merged_into in await session.execute(query)]
 
 
 def report_period(now: datetime, days: int) -> Period:

@@ -49,6 +49,7 @@ __all__ = [  # the values live in ticketing.report_model; they are imported from
     "Summary", "TicketFacts", "Trend", "VolumePoint", "build_agents", "build_backlog", "build_categories",
     "build_daily", "build_dashboard", "build_summary", "build_trends", "build_volume", "counted", "created_in",
     "facts_window", "first_response_minutes", "open_at", "percentile", "resolution_minutes", "resolved_in", "spread",
+    "summary_window", "trend_window",
 ]
 
 FIRST_RESPONSE_TARGET_MINUTES = 30.0
@@ -285,20 +286,33 @@ def build_backlog(facts: Sequence[TicketFacts], now: datetime) -> list[BacklogBu
 
 
 def build_dashboard(facts: Sequence[TicketFacts], now: datetime, days: int, team: str | None,
-                    calendars: Mapping[str, Calendar]) -> Dashboard:
+                    calendars: Mapping[str, Calendar], trend_facts: Sequence[TicketFacts] | None = None) -> Dashboard:
     """Everything the dashboard shows for the last `days` days before `now`. `facts` must cover the period,
-    the one before it, five weeks for the trends, and every ticket open now (db.reports.load_facts does)."""
+    the one before it and every ticket open now; the trends' five weeks come from `trend_facts` when given
+    (only ids, categories, tags and created times are read from them), else from `facts`."""
     period = Period.last_days(now, days)
     mine = counted(facts, team)
+    trending = mine if trend_facts is None else counted(trend_facts, team)
     return Dashboard(
         period, team, build_summary(mine, period, calendars), tuple(build_volume(mine, period)),
         tuple(build_categories(mine, period)), tuple(build_agents(mine, period, calendars)),
-        tuple(build_trends(mine, now)), tuple(build_backlog(mine, now)),
+        tuple(build_trends(trending, now)), tuple(build_backlog(mine, now)),
         tuple(build_daily(mine, period, calendars)),
     )
 
 
+def trend_window(now: datetime) -> Period:
+    """The weeks the trends compare: this one and the TREND_WEEKS before it."""
+    return Period(now - timedelta(days=7 * (TREND_WEEKS + 1)), now)
+
+
 def facts_window(now: datetime, days: int) -> Period:
-    """The facts build_dashboard needs: the period, the one before, and the trends' five weeks."""
-    back = max(2 * days, 7 * (TREND_WEEKS + 1))
-    return Period(now - timedelta(days=back), now)
+    """The facts build_dashboard needs when the trends come from the same facts: the period, the one before,
+    and the trends' five weeks."""
+    return Period(now - timedelta(days=max(2 * days, 7 * (TREND_WEEKS + 1))), now)
+
+
+def summary_window(now: datetime, days: int) -> Period:
+    """The facts build_dashboard needs besides the trends' (given apart, as `trend_facts`): the period and the
+    one before it."""
+    return Period(now - timedelta(days=2 * days), now)

@@ -39,6 +39,7 @@ from db import tickets as ticket_store
 from tests.bot.test_sla_ticker import desk_settings, support_data, with_team, write_support
 from tests.clocks import FakeClock
 from ticketing import lifecycle
+from ticketing import report_model as reports_model
 from ticketing.create import NewTicket
 from ticketing.model import Author, Category, Customer, Message, Priority, Ticket, Tier, Visibility
 from ticketing.reports import AgentRow, BacklogBucket, CategoryCount, DailyRow, Dashboard, Trend, VolumePoint
@@ -250,3 +251,20 @@ async def test_the_metrics_job_folds_the_hours_that_are_over_and_leaves_the_curr
         after = await metrics.metrics_between(session, at(1, 0), NOW + timedelta(hours=1))
     assert [(r.hour, r.tickets_created, r.tickets_resolved) for r in after] == [
         *((r.hour, r.tickets_created, r.tickets_resolved) for r in before), (NOW, 1, 0)]
+
+
+async def test_the_trends_weeks_are_read_apart_with_what_trends_need(desk: Desk, clock: FakeClock) -> None:
+    ids = await seed(desk, clock)
+    weeks = reports_model.Period(NOW - timedelta(days=35), NOW)
+    async with desk.db.sessions() as session:
+        found = {f.id: f for f in await report_store.load_trend_facts(session, weeks)}
+        billing = {f.id for f in await report_store.load_trend_facts(session, weeks, team="billing_team")}
+    assert set(found) == set(ids.values()) and billing == {ids["A"], ids["B"], ids["E"]}
+    assert found[ids["D"]].merged_into == ids["C"] and found[ids["G"]].category == "feature_help"
+    assert found[ids["A"]].created_at == at(13, 16, 30)
+    assert found[ids["C"]].tags == await stored_tags(desk, ids["C"])
+
+
+async def stored_tags(desk: Desk, ticket_id: str) -> tuple[str, ...]:
+    async with desk.db.sessions() as session:
+        return (await ticket_store.get_ticket(session, ticket_id)).tags
