@@ -16,6 +16,7 @@ from bot.errors import SettingsError
 from bot.inbox import Inbox
 from bot.learning import Retrainer
 from bot.mailer import Mailer
+from bot.metrics_job import MetricsFolder
 from bot.settings import Settings
 from bot.sla import Ticker
 from bot.slack.http import HttpServer
@@ -47,6 +48,7 @@ class Running:
     ticker: Ticker | None = None
     sms: SmsDispatcher | None = None
     retrainer: Retrainer | None = None
+    metrics: MetricsFolder | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float = 15.0) -> None:
@@ -62,7 +64,7 @@ class Running:
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.retrainer,
+        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.metrics, self.retrainer,
                    *(self.slack.workers if self.slack else [])]
         for worker in workers:
             if worker is not None:
@@ -134,6 +136,8 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         say(f"learned classifier: {desk.learner.status().detail}; retrains from agents' corrections")
     running.ticker = Ticker(desk, settings.sla_tick_seconds)
     running.tasks.append(_task(running.ticker.run(), "sla-ticker"))
+    running.metrics = MetricsFolder(desk)
+    running.tasks.append(_task(running.metrics.run(), "metrics-fold"))
     if settings.sms_enabled:
         running.sms = SmsDispatcher(desk, SmsSender(SmsConfig(
             account_sid=settings.twilio_account_sid or "", from_number=settings.twilio_from_number or "",

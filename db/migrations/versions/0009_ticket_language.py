@@ -5,7 +5,7 @@ confirmation and canned mails go out in it where support.yml has a translation. 
 customer's language (customers already had one).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
