@@ -252,8 +252,10 @@ def patterns_suggest(
 
 
 from bot.cli_outbox import outbox_app  # noqa: E402  (it uses `run` and the consoles above)
+from bot.cli_report import report_app  # noqa: E402  (it uses run/out/err above)
 
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

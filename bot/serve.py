@@ -15,6 +15,7 @@ from bot.desk import Desk
 from bot.errors import SettingsError
 from bot.inbox import Inbox
 from bot.mailer import Mailer
+from bot.metrics_job import MetricsFolder
 from bot.settings import Settings
 from bot.sla import Ticker
 from bot.slack.http import HttpServer
@@ -45,6 +46,7 @@ class Running:
     http: HttpServer | None = None  # the customer pages when Slack has no HTTP server to share
     ticker: Ticker | None = None
     sms: SmsDispatcher | None = None
+    metrics: MetricsFolder | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float = 15.0) -> None:
@@ -60,7 +62,8 @@ class Running:
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        workers = [self.inbox, self.mailer, self.ticker, self.sms, *(self.slack.workers if self.slack else [])]
+        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.metrics,
+                   *(self.slack.workers if self.slack else [])]
         for worker in workers:
             if worker is not None:
                 worker.stop()
@@ -124,6 +127,8 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         say("mail out: off, replies and confirmations wait in the outbox (set SMTP_HOST to send them)")
     running.ticker = Ticker(desk, settings.sla_tick_seconds)
     running.tasks.append(_task(running.ticker.run(), "sla-ticker"))
+    running.metrics = MetricsFolder(desk)
+    running.tasks.append(_task(running.metrics.run(), "metrics-fold"))
     if settings.sms_enabled:
         running.sms = SmsDispatcher(desk, SmsSender(SmsConfig(
             account_sid=settings.twilio_account_sid or "", from_number=settings.twilio_from_number or "",

@@ -34,8 +34,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"
 SUPPORT = "support@wedsync.com"
 TICKET, THREADED = "ticket", "threaded"
 NO_SENDER = "quarantined: no usable From address; nobody to answer"
-# Mails whose headers or sender only the parser's recovery (issue 13 points 2 and 4: a junk first line, a Sender
-# header, a From with a trailing dot) turns from quarantine into a ticket: either is accounted for, none is lost.
 UNREADABLE = "quarantined: unreadable"
 
 
