@@ -4,8 +4,9 @@
 
 Each case is built at size S and at 4S (``--factor``): a big plain-text body, a long Gmail-style quote chain
 (``>``, ``>>``, ... with an "On ... wrote:" line per level), a long Outlook-style chain (unprefixed history
-under "From: / Sent: / To: / Subject:" blocks) and a big HTML-only body (the html2text path; 4S stays under
-its 1 MiB switch to the crude tag stripper unless you raise --size). Each is timed best-of-N, and the report is
+under "From: / Sent: / To: / Subject:" blocks), a big HTML-only body (the html2text path; 4S stays under
+its 1 MiB switch to the crude tag stripper unless you raise --size) and a multipart/mixed of many text and
+HTML parts (every part kept, each HTML part converted on its own). Each is timed best-of-N, and the report is
 the time ratio for the 4x input: about 4 means linear, about 16 quadratic. The exponent column is
 log(time ratio) / log(size ratio): 1 linear, 2 quadratic.
 
@@ -109,11 +110,28 @@ def html_body(size: int) -> bytes:
     return _mail("".join(parts).encode(), "text/html; charset=utf-8")
 
 
+def mixed_parts(size: int) -> bytes:
+    """multipart/mixed with text/plain and text/html parts in turn (not alternatives: every one is kept)."""
+    rng = random.Random(5)
+    chunks: list[str] = []
+    total = 0
+    while total < size:
+        text = _paragraph(rng)
+        if len(chunks) % 2:
+            chunks.append(f"--mixed\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>{text}</p>\r\n")
+        else:
+            chunks.append(f"--mixed\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n")
+        total += len(chunks[-1])
+    body = "".join(chunks) + "--mixed--\r\n"
+    return _mail(body.encode(), 'multipart/mixed; boundary="mixed"')
+
+
 CASES: dict[str, Callable[[int], bytes]] = {
     "big plain body": plain_body,
     "long quote chain (Gmail >)": gmail_chain,
     "long quote chain (Outlook)": outlook_chain,
     "big HTML body": html_body,
+    "mixed text + HTML parts": mixed_parts,
 }
 
 

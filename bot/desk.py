@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -19,13 +19,15 @@ from db import metrics, outbox, tickets
 from db import sla as sla_store
 from db.session import Database
 from ticketing.canned import render, template_values
-from ticketing.classify import FALLBACK_CLASSIFICATION, match_patterns
+from ticketing.classify import FALLBACK_CLASSIFICATION, decide, find_pattern
 from ticketing.create import Created, NewTicket, Routing, apply_given_category, create_ticket
 from ticketing.ids import build_ticket_id
 from ticketing.model import Attachment, Classification, Message, Ticket
 
 log = logging.getLogger(__name__)
 AsyncClassifier = Callable[[str, str], Awaitable[Classification | None]]
+LearnedClassifier = Callable[[str, str], Classification | None]  # fast, local: called on the loop
+LanguageDetect = Callable[[str, str], str | None]  # (subject, description) -> ISO 639-1 code or None
 
 
 class Clock(Protocol):
@@ -45,6 +47,9 @@ class Desk:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.SystemRandom)
     classifier: AsyncClassifier | None = None
+    learned: LearnedClassifier | None = None
+    learner: Any = None  # the channels.learned LearnedClassifier behind `learned` (status, retraining), or None
+    detect_language: LanguageDetect | None = None
     drafter: Callable[[str, str, str], Awaitable[str | None]] | None = None  # (subject, description, company)
     on_outbox: list[Callable[[], None]] = field(default_factory=list)  # workers to wake after a commit
     _secret: bytes | None = field(default=None, repr=False)
@@ -90,11 +95,15 @@ class Desk:
             await self.enqueue_slack(session, "file", ticket_id, message_id=message.id, index=index)
 
     async def classify(self, subject: str, description: str) -> Classification:
-        """Patterns first, then the injected (model) classifier, then the documented fallback."""
-        found = match_patterns(subject, description, self.config.patterns)
-        if found is None and self.classifier is not None:
+        """By confidence (`ticketing.classify.decide`): strict patterns, a confident learned answer, weak
+        patterns; the injected (model) classifier only when both are unsure; then the documented fallback."""
+        hit = find_pattern(subject, description, self.config.patterns)
+        decision = decide(hit, self.learned(subject, description) if self.learned is not None else None)
+        if decision.unsure and self.classifier is not None:
             found = await self.classifier(subject, description)
-        return found or FALLBACK_CLASSIFICATION
+            if found is not None:
+                return found
+        return decision.classification or FALLBACK_CLASSIFICATION
 
     async def new_ticket_id(self, session: AsyncSession, classification: Classification) -> str:
         for _ in range(20):
@@ -107,12 +116,18 @@ class Desk:
         """The whole creation path inside the caller's transaction: id, priority, SLA, routing, metrics,
         and the confirmation mail in the outbox."""
         now = self.clock.now()
+        language = None
+        if request.language is None and self.detect_language is not None:
+            language = self.detect_language(request.subject, request.description)
+            request = replace(request, language=language)
         agents = self.config.agents
         loads = await tickets.agent_loads(session, (a.slack_id for a in agents), request.customer.id) if agents else {}
         ticket_id = await self.new_ticket_id(session, classification)
         created = create_ticket(request, classification, ticket_id, now, Routing(agents, loads), self.config.sla)
         await tickets.insert_ticket(session, created.ticket)
         ticket = created.ticket
+        if language is not None and language != request.customer.language and request.customer.id:
+            await tickets.set_customer_language(session, request.customer.id, language)
         await metrics.bump(session, ticket.timeline.created, metrics.Bump(created=1), ticket.category.value,
                            ticket.priority.value, ticket.assignee)
         for follower in self.after_create:
@@ -144,6 +159,7 @@ class Desk:
         canned = self.config.canned_response(template)
         if canned is None:
             return None
+        canned = canned.in_language(ticket.language)
         body = render(canned, template_values(ticket, agent_name or f"{self.config.company} support",
                                               self.config.company))
         return await self.enqueue_email(session, ticket, body, auto)

@@ -281,9 +281,7 @@ class Inbox(Worker):
         parsed = prepared.parsed
         if parsed is None:
             return Outcome(InboundStatus.QUARANTINED, f"unreadable: {prepared.error}")
-        sender = parsed.from_address or next(iter(parsed.reply_to), None)  # no usable From: answer the Reply-To
-        if sender != parsed.from_address:
-            parsed = replace(parsed, from_address=sender)
+        sender = parsed.from_address  # the parser already fell back to a later From, Reply-To or Sender
         settings = self.desk.settings
         # Noise first: a bounce or a daemon's mail often has no From we could answer, and needs none.
         noise = classify_noise(parsed, own_addresses=settings.support_address,

@@ -15,7 +15,9 @@ from bot.bootstrap import start_desk
 from bot.desk import Desk
 from bot.errors import SettingsError
 from bot.inbox import Inbox
+from bot.learning import Retrainer
 from bot.mailer import Mailer
+from bot.metrics_job import MetricsFolder
 from bot.settings import Settings
 from bot.sla import Ticker
 from bot.slack.http import HttpServer
@@ -46,6 +48,8 @@ class Running:
     http: HttpServer | None = None  # the customer pages when Slack has no HTTP server to share
     ticker: Ticker | None = None
     sms: SmsDispatcher | None = None
+    retrainer: Retrainer | None = None
+    metrics: MetricsFolder | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float = 15.0) -> None:
@@ -61,7 +65,8 @@ class Running:
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        workers = [self.inbox, self.mailer, self.ticker, self.sms, *(self.slack.workers if self.slack else [])]
+        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.metrics, self.retrainer,
+                   *(self.slack.workers if self.slack else [])]
         for worker in workers:
             if worker is not None:
                 worker.stop()
@@ -71,6 +76,8 @@ class Running:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.slack is not None:
             await self.slack.close()
+        if self.desk.learner is not None:
+            await self.desk.learner.aclose()
         await self.desk.db.close()
 
 
@@ -123,8 +130,15 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         say(f"mail out through {settings.smtp_host}:{settings.smtp_port}")
     else:
         say("mail out: off, replies and confirmations wait in the outbox (set SMTP_HOST to send them)")
+    if desk.learner is not None:
+        running.retrainer = Retrainer(desk, desk.learner, settings.classifier_retrain_seconds,
+                                      settings.classifier_retrain_min)
+        running.tasks.append(_task(running.retrainer.run(), "classifier-retrain"))
+        say(f"learned classifier: {desk.learner.status().detail}; retrains from agents' corrections")
     running.ticker = Ticker(desk, settings.sla_tick_seconds)
     running.tasks.append(_task(running.ticker.run(), "sla-ticker"))
+    running.metrics = MetricsFolder(desk)
+    running.tasks.append(_task(running.metrics.run(), "metrics-fold"))
     if settings.sms_enabled:
         running.sms = SmsDispatcher(desk, SmsSender(SmsConfig(
             account_sid=settings.twilio_account_sid or "", from_number=settings.twilio_from_number or "",

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(5.0, gt=0, le=60)
     kb_folder: Path | None = None  # markdown articles suggested in the Reply modal
 
+    # The learned classifier (issue 11): model files are versioned in CLASSIFIER_DIR; unset, it is off
+    classifier_dir: Path | None = None
+    classifier_retrain_seconds: float = Field(3600.0, gt=0)  # how often to look for new corrections
+    classifier_retrain_min: int = Field(20, ge=1)  # new corrected or resolved tickets that trigger a retrain
+    detect_languages: str = "en,fr,de,es,it,nl"  # languages to detect customers' mail in; empty: off
+
     # SMS (Twilio) for managers' alerts
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

@@ -124,7 +124,7 @@ def inbound_summary(raw: bytes) -> tuple[str, str]:
         parsed = parse_email(raw[:end])
     except EmailParseError:
         return "-", "-"
-    sender = parsed.from_address or next(iter(parsed.reply_to), None) or "-"
+    sender = parsed.from_address or "-"  # the parser falls back to a later From, Reply-To or Sender
     return sender, parsed.subject or "-"
 
 

@@ -91,6 +91,7 @@ class TicketRow(Base):
     # ticker reads tickets through this indexed column only, never by scanning every open ticket.
     sla_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
     sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    language: Mapped[str] = mapped_column(String(8), server_default="en")  # 0009, issue 11
     __table_args__ = (
         CheckConstraint(
             "satisfaction_rating IS NULL OR (satisfaction_rating >= 1 AND satisfaction_rating <= 5)",
@@ -334,3 +335,31 @@ class KbArticleRow(Base):
     body: Mapped[str] = mapped_column(Text)
     checksum: Mapped[str] = mapped_column(String(64))  # sha256 of title and body
     updated_at: Mapped[datetime]
+
+
+# -- reports (issue 10): hourly metrics without a hot row, and the index the report facts read through --------
+
+
+class TicketMetricDeltaRow(Base):
+    """One change's contribution to its hour's metrics, appended (never updated): ticket changes of several
+    desks never wait on each other for an hour's `ticket_metrics` row. A periodic job folds the deltas of past
+    hours into those rows; readers add the deltas not folded yet."""
+
+    __tablename__ = "ticket_metric_deltas"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    hour: Mapped[datetime] = mapped_column(index=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_minutes: Mapped[float | None] = mapped_column(Float)
+    resolution_minutes: Mapped[float | None] = mapped_column(Float)
+    breaches: Mapped[int] = mapped_column(Integer, default=0)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(50))
+    priority: Mapped[str] = mapped_column(String(20))
+    agent: Mapped[str | None] = mapped_column(String(64))
+
+
+Index("ix_tickets_resolved_at", TicketRow.resolved_at)

@@ -39,8 +39,10 @@ def move(ticket: Ticket, target: Status, now: datetime) -> Ticket:
         timeline = replace(timeline, resolved=now)
     elif target is S.CLOSED:
         timeline = replace(timeline, closed=now)
-    elif ticket.status is S.RESOLVED:  # reopened
+    elif ticket.status is S.RESOLVED:  # reopened: counted in the metadata, for the reports
         timeline = replace(timeline, resolved=None)
+        extra = {**ticket.metadata.extra, "reopened": int(ticket.metadata.extra.get("reopened", 0)) + 1}
+        return replace(ticket, status=target, timeline=timeline, metadata=replace(ticket.metadata, extra=extra))
     return replace(ticket, status=target, timeline=timeline)
 
 

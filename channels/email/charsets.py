@@ -7,6 +7,14 @@ Windows-1252 smart quotes) or are missing. The stdlib codecs do the decoding;
 this module only picks the codec: the declared one mapped to its practical
 superset (the WHATWG Encoding Standard does the same), then UTF-8, then
 charset-normalizer's detection, then a lossy decode with replacement characters.
+
+Header bytes (:func:`decode_header_bytes`) get the same detection, with three
+differences: a header is short, so a multi-byte charset the body was read in
+is a hint that outweighs a guess; only a CJK reading is trusted from detection
+(a few Western letters fit Cyrillic codepages as well, and Windows-1252 is
+what 8-bit headers mostly are); and a Western single-byte label on an encoded
+word decodes any bytes at all, so when detection reads the bytes as a CJK
+multi-byte charset (GB2312 sent as ISO-8859-1, say) that reading wins.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import charset_normalizer
@@ -98,6 +107,13 @@ _DETECTABLE = (
 )
 
 
+# Four 8-bit bytes in a row: two CJK characters, where Western text has one accented letter between ASCII
+# ones. Only then is a Western label on a header worth a detection run (0.2 ms or more each).
+_HIGH_RUN = re.compile(rb"[\x81-\xfe]{4}")
+# Detected codecs that a Western single-byte label on a header may be overruled by.
+_MULTIBYTE = frozenset({"gb18030", "big5", "cp932", "shift_jis", "euc_jp", "cp949"})
+
+
 @dataclass(frozen=True)
 class Decoded:
     text: str
@@ -155,12 +171,13 @@ def _strict(data: bytes, codec: str) -> str | None:
         return None
 
 
-def _detect(data: bytes) -> str | None:
+def _detect(data: bytes, prefer: tuple[str, ...] = ()) -> str | None:
     """charset-normalizer's guess among the charsets mail uses, or None.
 
     Short texts fit several codepages equally well; among the least chaotic
-    readings, the one most common in mail (``_DETECTABLE`` order) wins, so
-    French in ISO-8859-1 does not come out as Central European.
+    readings, a ``prefer`` codec giving the same text wins, then the one most
+    common in mail (``_DETECTABLE`` order), so French in ISO-8859-1 does not
+    come out as Central European.
     """
     try:
         matches = list(charset_normalizer.from_bytes(data[:_DETECT_SAMPLE], cp_isolation=list(_DETECTABLE)))
@@ -171,6 +188,11 @@ def _detect(data: bytes) -> str | None:
         return None
     least = min(match.percent_chaos for match in matches)
     readings = {name for m in matches if m.percent_chaos - least < 0.1 for name in m.could_be_from_charset}
+    if prefer:
+        texts = {_strict(data, name) for name in readings}
+        preferred = next((codec for codec in prefer if _strict(data, codec) in texts), None)
+        if preferred is not None:
+            return preferred
     chosen = next((name for name in _DETECTABLE if name in readings), matches[0].encoding)
     return _codec(chosen)
 
@@ -233,6 +255,70 @@ def decode_bytes(data: bytes, declared: str | None) -> Decoded:
     text, how = _fallback(data, tried)
     log.debug("charset %r not usable as declared, decoded as %s", label, how)
     return Decoded(clean(text), how.split(" ", 1)[0], _defect(declared, label, tried, how))
+
+
+def _header_guess(data: bytes, hint: str | None, detect: bool) -> tuple[str, str]:
+    """Undeclared 8-bit header bytes: UTF-8, a multi-byte hint, a detected CJK charset, the hint, Windows-1252.
+
+    Returns the text and the codec used (with " (detected)" when guessed).
+    """
+    text = _strict(data, "utf-8")
+    if text is not None:
+        return text, "utf-8"
+    hinted = candidates_for(normalize_label(hint))
+    if hinted and hinted != _WESTERN and hinted != ("utf-8-sig",):
+        for codec in hinted:
+            text = _strict(data, codec)
+            if text is not None:
+                return text, codec
+    # Only a CJK reading is trusted from detection: a few Western letters fit Cyrillic or Greek codepages as
+    # well ("ÆØÅÉ" reads as Windows-1251), and Windows-1252 is what 8-bit headers mostly are.
+    detected = _detect(data, prefer=hinted) if detect and _HIGH_RUN.search(data) else None
+    detected = detected if detected in _MULTIBYTE else None
+    for codec in (*((detected,) if detected else ()), *hinted, "cp1252"):
+        text = _strict(data, codec)
+        if text is not None:
+            return text, f"{codec} (detected)" if codec == detected else codec
+    return data.decode("utf-8", "replace"), "utf-8 with replacement characters"
+
+
+def header_hint(values: Iterable[bytes], hint: str | None) -> str | None:
+    """The charset hint for a message's raw 8-bit headers (``values``); ``hint`` is the body's charset.
+
+    A multi-byte body charset stays the hint. Otherwise the 8-bit values that are not UTF-8 are detected
+    together -- one display name alone is too short to tell GB2312 from a codepage -- and a multi-byte
+    answer becomes the hint.
+    """
+    hinted = candidates_for(normalize_label(hint))
+    if hinted and hinted != _WESTERN and hinted != ("utf-8-sig",):
+        return hint
+    sample = b"\n".join(value for value in values if not value.isascii() and _strict(value, "utf-8") is None)
+    if not _HIGH_RUN.search(sample):
+        return hint
+    detected = _detect(sample, prefer=hinted)
+    return detected if detected in _MULTIBYTE else hint
+
+
+def decode_header_bytes(data: bytes, declared: str | None, hint: str | None = None, *, detect: bool = True) -> Decoded:
+    """Header bytes: an encoded word's (``declared`` is its charset) or raw 8-bit ones (``declared`` None).
+
+    ``hint`` is the charset the body was decoded in (or declares), used for raw bytes. ``detect=False``
+    skips charset-normalizer for raw bytes (for headers nobody reads, which a hostile mail may have by the
+    thousand).
+    """
+    label = normalize_label(declared)
+    if declared is None:
+        if data.isascii() and b"\x1b" not in data:
+            return Decoded(clean(data.decode("ascii")), "ascii", None)
+        if b"\x1b" in data and (text := _strict(data, _ESCAPE_SEQUENCE_CODEC)) is not None:
+            return Decoded(clean(text), _ESCAPE_SEQUENCE_CODEC, None)
+        text, how = _header_guess(data, hint, detect)
+        return Decoded(clean(text), how.split(" ", 1)[0], None if how == "utf-8" else f"8-bit header decoded as {how}")
+    if label in _UTF8_FIRST and _HIGH_RUN.search(data) and _strict(data, "utf-8") is None:
+        detected = _detect(data, prefer=_WESTERN)
+        if detected in _MULTIBYTE and (text := _strict(data, detected)) is not None:
+            return Decoded(clean(text), detected, f"charset {label} declared but the text is {detected} (detected)")
+    return decode_bytes(data, declared)
 
 
 def sniff_html_charset(data: bytes) -> str | None:

@@ -8,7 +8,9 @@ What comes from where, and why:
   its own, which breaks multi-byte characters that clients split across two
   words (common in Chinese and Japanese subjects); both cases need repair here.
 * Charsets go through :mod:`channels.email.charsets`, so a header in GBK,
-  Shift_JIS or a misspelled charset reads like the body does.
+  Shift_JIS or a misspelled charset reads like the body does; raw 8-bit bytes
+  that are not UTF-8 are detected the same way, with the body's charset as a
+  hint (:func:`charsets.decode_header_bytes`).
 * Addresses go through mail-parser's ``get_addresses``: its structural scanner
   splits mailboxes only at real delimiters and records why an item was
   ambiguous, where the ``email.utils.getaddresses`` of the Python 3.11 patch
@@ -33,7 +35,7 @@ from email.utils import parsedate_to_datetime
 from mailparser.dates import parse_mail_date
 from mailparser.utils import get_addresses
 
-from channels.email.charsets import candidates_for, decode_bytes, normalize_label
+from channels.email.charsets import decode_header_bytes
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 _NOT_B64 = re.compile(r"[^A-Za-z0-9+/]")
 _ANGLE_ID = re.compile(r"<\s*([^<>\s]+)\s*>")
 _ID_DELIMITERS = re.compile(r"[\s<>,;\"]+")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDR_SPEC = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z][A-Za-z0-9-]{{1,62}}")
+_ANGLED = re.compile(r"(?P<name>[^<>]*)<\s*(?P<addr>[^<>\s]+?)(?P<dots>\.*)\s*(?P<close>>?)\s*")
 
 
 def raw_first_headers(msg: Message) -> tuple[dict[str, str], list[str]]:
@@ -59,6 +65,11 @@ def raw_first_headers(msg: Message) -> tuple[dict[str, str], list[str]]:
     return first, repeated
 
 
+def raw_values(msg: Message, name: str) -> list[str]:
+    """Every value of the header ``name`` (lowercase), raw, in order."""
+    return [str(value) for key, value in msg.raw_items() if key.strip().lower() == name]
+
+
 def unfold(value: str) -> str:
     return _FOLD.sub("", value)
 
@@ -68,17 +79,16 @@ def tidy(value: str) -> str:
     return " ".join(_CONTROLS.sub(" ", value).split())
 
 
+def _raw8(text: str, hint: str | None, detect: bool = True) -> tuple[str, str | None]:
+    if text.isascii() and "\x1b" not in text:
+        return text, None
+    decoded = decode_header_bytes(text.encode("utf-8", "surrogateescape"), None, hint, detect=detect)
+    return decoded.text, decoded.defect
+
+
 def raw8(text: str, hint: str | None) -> str:
-    """Text that arrived as raw 8-bit bytes in a header: UTF-8, the hint, Windows-1252."""
-    if text.isascii():
-        return text
-    data = text.encode("utf-8", "surrogateescape")
-    for codec in ("utf-8", *candidates_for(normalize_label(hint)), "cp1252"):
-        try:
-            return data.decode(codec)
-        except (UnicodeError, LookupError):
-            continue
-    return data.decode("utf-8", "replace")
+    """Text that arrived as raw 8-bit bytes in a header: UTF-8, else detected (``hint``: the body's charset)."""
+    return _raw8(text, hint)[0]
 
 
 def _word_bytes(encoding: str, text: str) -> bytes:
@@ -93,8 +103,9 @@ def _word_bytes(encoding: str, text: str) -> bytes:
 class _Words:
     """Accumulates decoded output, joining adjacent encoded words in one charset."""
 
-    def __init__(self, hint: str | None) -> None:
+    def __init__(self, hint: str | None, detect: bool) -> None:
         self.hint = hint
+        self.detect = detect
         self.out: list[str] = []
         self.charset: str | None = None
         self.pending: list[bytes] = []
@@ -102,7 +113,7 @@ class _Words:
 
     def flush(self) -> None:
         if self.charset is not None:
-            decoded = decode_bytes(b"".join(self.pending), self.charset)
+            decoded = decode_header_bytes(b"".join(self.pending), self.charset)
             self.out.append(decoded.text)
             if decoded.defect:
                 self.defects.append(decoded.defect)
@@ -116,13 +127,16 @@ class _Words:
 
     def text(self, raw: str) -> None:
         self.flush()
-        self.out.append(raw8(raw, self.hint))
+        text, defect = _raw8(raw, self.hint, self.detect)
+        self.out.append(text)
+        if defect:
+            self.defects.append(defect)
 
 
-def decode_value(raw: str, hint: str | None = None) -> tuple[str, list[str]]:
+def decode_value(raw: str, hint: str | None = None, *, detect: bool = True) -> tuple[str, list[str]]:
     """A header value with encoded words and raw 8-bit text decoded, and any defects."""
     value = unfold(raw)
-    words = _Words(hint)
+    words = _Words(hint, detect)
     pos = 0
     for match in _ENCODED_WORD.finditer(value):
         gap = value[pos : match.start()]
@@ -140,11 +154,11 @@ def decode_value(raw: str, hint: str | None = None) -> tuple[str, list[str]]:
     return "".join(words.out), words.defects
 
 
-def header_text(raw: str | None, hint: str | None = None) -> str:
+def header_text(raw: str | None, hint: str | None = None, *, detect: bool = True) -> str:
     """A decoded single-line header value; "" when absent."""
     if raw is None:
         return ""
-    return tidy(decode_value(raw, hint)[0])
+    return tidy(decode_value(raw, hint, detect=detect)[0])
 
 
 def _bare_ids(value: str) -> list[str]:
@@ -192,9 +206,49 @@ def addresses(raw: str | None, hint: str | None = None) -> tuple[list[tuple[str,
         log.warning("address scanner failed: %s", type(exc).__name__)  # no traceback: it may quote addresses
         return [], ["address header could not be parsed"]
     defects = [f"address header: {d.get('reason', 'unreadable item')}" for d in diagnostics]
+    repaired = _repaired(diagnostics)
+    defects.extend(f"address header: a mailbox read with {fix}" for _, _, fix in repaired)
     pairs = [pair for pair in pairs if pair[1]] + _single_candidates(diagnostics)
+    pairs.extend((name, addr) for name, addr, _ in repaired)
     result = [(header_text(name, hint), addr.strip().lower()) for name, addr in pairs if "@" in addr]
     return result, defects
+
+
+def repair_mailbox(item: str) -> tuple[str, str, str] | None:
+    """(display name, address, what was repaired) of a mailbox with exactly one possible reading, else None.
+
+    Reads ``Name <a@b.com.>`` (a trailing dot on the domain), ``Name <a@b.com`` (no closing bracket),
+    and ``Name a@b.com`` / ``a@b.com.`` (no
+    angle brackets, exactly one word with an ``@``). Anything else stays unreadable: a second ``@`` word
+    or stray brackets leave more than one reading, and the sender address must not be a guess.
+    """
+    item = item.strip()
+    if (angled := _ANGLED.fullmatch(item)) is not None:
+        addr, name = angled.group("addr"), angled.group("name").strip().strip('"').strip()
+        if _ADDR_SPEC.fullmatch(addr) is None:
+            return None
+        return name, addr, "a trailing dot dropped" if angled.group("dots") else "the closing bracket added"
+    words = item.split()
+    if "<" in item or ">" in item or sum("@" in word for word in words) != 1:
+        return None
+    word = next(word for word in words if "@" in word)
+    addr = word.strip("\"'()[],;:").rstrip(".")
+    if _ADDR_SPEC.fullmatch(addr) is None:
+        return None
+    name = " ".join(w for w in words if w is not word).strip().strip('"').strip()
+    return name, addr, "no angle brackets" if name else "a trailing dot dropped" if word.endswith(".") else "no change"
+
+
+def _repaired(diagnostics: list[dict[str, object]]) -> list[tuple[str, str, str]]:
+    """Repairable mailboxes among the items the scanner could not read at all."""
+    found = []
+    for item in diagnostics:
+        if item.get("recovered") or item.get("candidates"):
+            continue
+        repaired = repair_mailbox(str(item.get("raw", "")))
+        if repaired is not None:
+            found.append(repaired)
+    return found
 
 
 def _single_candidates(diagnostics: list[dict[str, object]]) -> list[tuple[str, str]]:
@@ -236,6 +290,6 @@ def date(raw: str | None) -> tuple[datetime | None, list[str]]:
     return parsed, defects
 
 
-def decoded_map(first: dict[str, str]) -> dict[str, str]:
-    """Decoded single-line values of all headers, by lowercased name."""
-    return {tidy(key): header_text(value) for key, value in first.items() if tidy(key)}
+def decoded_map(first: dict[str, str], hint: str | None = None) -> dict[str, str]:
+    """Decoded single-line values of all headers, by lowercased name (raw 8-bit text is not detected)."""
+    return {tidy(key): header_text(value, hint, detect=False) for key, value in first.items() if tidy(key)}

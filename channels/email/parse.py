@@ -23,9 +23,14 @@ Which library does what, and why:
 Decisions: see noise.py for the noise precedence (auto-reply and out-of-office
 win over bulk; noreply relays with a human Reply-To are not noise), bounce.py
 for classic bounces, quotes.py for what counts as quoted history, htmltext.py
-for HTML over 1 MiB. A UTF-8 byte order mark or blank lines before the first
-header are tolerated. ``parse_email`` never sets OWN_ADDRESS / OWN_MESSAGE:
-those need configuration and come from :func:`classify_noise`.
+for HTML over 1 MiB, bodies.py for which body parts make up the text (every
+part that is not an alternative of another; forwards). A UTF-8 byte order
+mark, blank lines, an mbox ``From `` line or a few junk lines ("---- Original
+email message ----") before the first header are skipped. The sender is the
+first usable mailbox of: the From header, a later From header, Reply-To,
+Sender (``ParsedEmail.sender_source`` says which). ``parse_email`` never sets
+OWN_ADDRESS / OWN_MESSAGE: those need configuration and come from
+:func:`classify_noise`.
 """
 
 from __future__ import annotations
@@ -43,12 +48,13 @@ from types import MappingProxyType
 
 from channels.email import mimeheaders as mh
 from channels.email.attachments import build as build_attachments
+from channels.email.bodies import assemble
 from channels.email.bounce import BounceInput, bounce_info
-from channels.email.htmltext import html_to_text
-from channels.email.mimeparts import Parts, part_text, walk
+from channels.email.charsets import header_hint
+from channels.email.mimeparts import Parts, walk
 from channels.email.noise import NoiseInput, noise_kind
-from channels.email.parsed import BounceInfo, NoiseKind, ParsedAttachment, ParsedEmail
-from channels.email.quotes import strip_quotes
+from channels.email.parsed import BounceInfo, NoiseKind, ParsedAttachment, ParsedEmail, SenderSource
+from channels.email.quotes import only_markers, strip_quotes
 from channels.errors import EmailParseError
 
 __all__ = [
@@ -56,6 +62,7 @@ __all__ = [
     "NoiseKind",
     "ParsedAttachment",
     "ParsedEmail",
+    "SenderSource",
     "classify_noise",
     "message_id_of",
     "parse_email",
@@ -69,24 +76,72 @@ NO_ID_DOMAIN = "no-message-id.invalid"
 _MAX_DEFECTS = 100
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,75}")
 _SINGLE_HEADERS = ("from", "to", "cc", "reply-to", "subject", "date", "message-id", "in-reply-to", "references")
+MAX_JUNK_LINES = 5
+MAX_LATER_FROMS = 5  # later From headers tried when the first is unusable (each costs an address scan)
+_TEXT_HEADERS = ("subject", "from", "to", "cc", "reply-to", "sender")
+_HEADER_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9_-]{0,75})[ \t]*:")
+# Fields one of which must open the header block found after junk lines, so prose is not taken for headers.
+_MAIL_FIELDS = frozenset({
+    b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"sender", b"reply-to", b"return-path",
+    b"received", b"delivered-to", b"x-original-to", b"envelope-to", b"mime-version", b"content-type",
+    b"dkim-signature", b"arc-seal", b"authentication-results", b"x-received", b"x-mailer", b"user-agent",
+    b"in-reply-to", b"references", b"thread-topic", b"thread-index",
+})
 
 
-def _trimmed(raw: bytes) -> bytes:
-    """``raw`` without a UTF-8 byte order mark or blank lines before the first header."""
-    return raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+def _header_lines(data: bytes, limit: int = 3) -> int:
+    """How many of the first ``limit`` lines of ``data`` are header fields (stops at the first that is not)."""
+    count, pos = 0, 0
+    while count < limit and _HEADER_LINE.match(data, pos):
+        count += 1
+        end = data.find(b"\n", pos)
+        if end < 0:
+            break
+        pos = end + 1
+        while data[pos : pos + 1] in (b" ", b"\t"):  # a folded continuation belongs to the field
+            end = data.find(b"\n", pos)
+            pos = len(data) if end < 0 else end + 1
+    return count
 
 
-def _parse_bytes(raw: bytes) -> Message:
-    """The stdlib's message tree; EmailParseError when ``raw`` is not an email at all."""
+def _trimmed(raw: bytes) -> tuple[bytes, int]:
+    """``raw`` from its first header line on, and how many junk lines were skipped to get there.
+
+    A UTF-8 byte order mark and blank lines go silently (an mbox ``From `` line is the stdlib's). Up to
+    ``MAX_JUNK_LINES`` other lines are skipped only when what follows is a header block opening with a
+    mail field and at least two fields long; otherwise ``raw`` stays as it is.
+    """
+    data = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+    if _HEADER_LINE.match(data):
+        return data, 0
+    if data.startswith(b"From ") and _HEADER_LINE.match(data, data.find(b"\n") + 1):
+        return data, 0  # an mbox From line: the stdlib's parser drops it
+    pos = 0
+    for skipped in range(1, MAX_JUNK_LINES + 1):
+        end = data.find(b"\n", pos)
+        if end < 0:
+            break
+        pos = end + 1
+        while data[pos : pos + 1] in (b"\r", b"\n"):
+            pos += 1
+        field = _HEADER_LINE.match(data, pos)
+        if field and field.group(1).lower() in _MAIL_FIELDS and _header_lines(data[pos:]) >= 2:
+            return data[pos:], skipped
+    return data, 0
+
+
+def _parse_bytes(raw: bytes) -> tuple[Message, int]:
+    """The stdlib's message tree and the junk lines skipped; EmailParseError when ``raw`` is not an email."""
     if not raw or not raw.strip():
         raise EmailParseError("empty input")
+    data, skipped = _trimmed(raw)
     try:
-        msg = BytesParser(policy=compat32).parsebytes(_trimmed(raw))
+        msg = BytesParser(policy=compat32).parsebytes(data)
     except RecursionError as exc:
         raise EmailParseError("MIME parts nested too deeply to parse") from exc
     if not any(_FIELD_NAME.fullmatch(name) for name in msg):
         raise EmailParseError("no header block: not an email")
-    return msg
+    return msg, skipped
 
 
 def _header_block(raw: bytes) -> bytes:
@@ -108,7 +163,7 @@ def _message_id(raw: bytes, value: str | None) -> tuple[str, bool]:
 
 def message_id_of(raw: bytes) -> str:
     """The message id ``parse_email`` would give, reading only the header block."""
-    msg = _parse_bytes(_header_block(_trimmed(raw)))
+    msg, _ = _parse_bytes(_header_block(_trimmed(raw)[0]))
     return _message_id(raw, mh.raw_first_headers(msg)[0].get("message-id"))[0]
 
 
@@ -130,24 +185,18 @@ class _Defects:
             self.add("MIME parts nested too deeply; the innermost were ignored")
 
 
-def _bodies(parts: Parts, defects: _Defects) -> tuple[str, str | None]:
-    """(readable text, decoded HTML or None)."""
-    plain = [part_text(p) for p in parts.plain]
-    markup = [part_text(p) for p in parts.html]
-    defects.add(*(d.defect for d in plain + markup))
-    text = "\n\n".join(d.text.strip("\r\n") for d in plain if d.text.strip())
-    html = "\n".join(d.text for d in markup) if markup else None
-    if not text.strip() and html:
-        text = html_to_text(html)
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip(), html
-
-
 def _charset_hint(parts: Parts) -> str | None:
     for part in parts.plain + parts.html:
         charset = part.get_content_charset()
         if charset:
             return charset
     return None
+
+
+def _header_hint(first: dict[str, str], body_charset: str | None) -> str | None:
+    """The charset hint for raw 8-bit header text: the body's, or what all 8-bit headers read as together."""
+    values = (first[name] for name in _TEXT_HEADERS if name in first and not first[name].isascii())
+    return header_hint((value.encode("utf-8", "surrogateescape") for value in values), body_charset)
 
 
 def _addresses(first: dict[str, str], hint: str | None, defects: _Defects) -> dict[str, tuple[str, ...]]:
@@ -159,14 +208,37 @@ def _addresses(first: dict[str, str], hint: str | None, defects: _Defects) -> di
     return out
 
 
-def _sender(first: dict[str, str], hint: str | None, defects: _Defects) -> tuple[str | None, str]:
+_SOURCE_LABELS = {
+    SenderSource.LATER_FROM: "a later From header",
+    SenderSource.REPLY_TO: "the Reply-To header",
+    SenderSource.SENDER: "the Sender header",
+}
+
+
+@dataclass(frozen=True)
+class _Sender:
+    address: str | None
+    name: str
+    source: SenderSource
+
+
+def _sender(msg: Message, first: dict[str, str], hint: str | None, defects: _Defects) -> _Sender:
+    """The first usable mailbox of From, a later From, Reply-To, Sender."""
     pairs, notes = mh.addresses(first.get("from"), hint)
     defects.add(*notes)
-    if "from" not in first:
-        defects.add("missing From header")
-    elif not pairs:
-        defects.add("unreadable From header")
-    return (pairs[0][1], pairs[0][0]) if pairs else (None, "")
+    if pairs:
+        return _Sender(pairs[0][1], pairs[0][0], SenderSource.FROM)
+    defects.add("missing From header" if "from" not in first else "unreadable From header")
+    fallbacks: list[tuple[str | None, SenderSource]] = [
+        (value, SenderSource.LATER_FROM) for value in mh.raw_values(msg, "from")[1 : 1 + MAX_LATER_FROMS]
+    ]
+    fallbacks += [(first.get("reply-to"), SenderSource.REPLY_TO), (first.get("sender"), SenderSource.SENDER)]
+    for value, source in fallbacks:
+        pairs, notes = mh.addresses(value, hint)
+        if pairs:
+            defects.add(*notes, f"sender taken from {_SOURCE_LABELS[source]}")
+            return _Sender(pairs[0][1], pairs[0][0], source)
+    return _Sender(None, "", SenderSource.NONE)
 
 
 def _subject(first: dict[str, str], hint: str | None, defects: _Defects) -> str:
@@ -181,8 +253,7 @@ class _Envelope:
 
     message_id: str
     has_message_id: bool
-    from_address: str | None
-    from_name: str
+    sender: _Sender
     raw_from: str
     to: tuple[str, ...]
     cc: tuple[str, ...]
@@ -193,19 +264,18 @@ class _Envelope:
     references: tuple[str, ...]
 
 
-def _envelope(raw: bytes, first: dict[str, str], hint: str | None, defects: _Defects) -> _Envelope:
+def _envelope(raw: bytes, msg: Message, first: dict[str, str], hint: str | None, defects: _Defects) -> _Envelope:
     message_id, has_id = _message_id(raw, first.get("message-id"))
     if not has_id:
         defects.add("missing Message-ID header")
-    from_address, from_name = _sender(first, hint, defects)
+    sender = _sender(msg, first, hint, defects)
     recipients = _addresses(first, hint, defects)
     date, date_notes = mh.date(first.get("date"))
     defects.add(*date_notes)
     return _Envelope(
         message_id=message_id,
         has_message_id=has_id,
-        from_address=from_address,
-        from_name=from_name,
+        sender=sender,
         raw_from=mh.tidy(first.get("from", "")),
         to=recipients["to"],
         cc=recipients["cc"],
@@ -225,8 +295,8 @@ def _judge(env: _Envelope, parts: Parts, headers: dict[str, str], text: str) -> 
             delivery_status=parts.delivery_status,
             originals=parts.originals,
             headers=headers,
-            from_address=env.from_address,
-            from_name=env.from_name,
+            from_address=env.sender.address,
+            from_name=env.sender.name,
             subject=env.subject,
             text=text,
             in_reply_to=env.in_reply_to,
@@ -240,8 +310,8 @@ def _judge(env: _Envelope, parts: Parts, headers: dict[str, str], text: str) -> 
             headers=headers,
             subject=env.subject,
             text=text,
-            from_address=env.from_address,
-            from_name=env.from_name,
+            from_address=env.sender.address,
+            from_name=env.sender.name,
             raw_from=env.raw_from,
             reply_to=env.reply_to,
             report_type=parts.report_type,
@@ -253,22 +323,27 @@ def _judge(env: _Envelope, parts: Parts, headers: dict[str, str], text: str) -> 
 
 def parse_email(raw: bytes, *, attachment_cap: int = DEFAULT_ATTACHMENT_CAP) -> ParsedEmail:
     """Parse one email; raises EmailParseError only when ``raw`` is not an email at all."""
-    msg = _parse_bytes(raw)
+    msg, skipped = _parse_bytes(raw)
     first, repeated = mh.raw_first_headers(msg)
     defects = _Defects()
+    if skipped:
+        defects.add(f"{skipped} line(s) before the headers skipped")
     defects.add(*(f"duplicate {name} header; the first was used" for name in repeated if name in _SINGLE_HEADERS))
     parts = walk(msg)
-    env = _envelope(raw, first, _charset_hint(parts), defects)
-    text, html = _bodies(parts, defects)
-    headers = mh.decoded_map(first)
+    body = assemble(parts)
+    defects.add(*body.defects)
+    text, html = body.text, body.html
+    hint = _header_hint(first, body.charset or _charset_hint(parts))
+    env = _envelope(raw, msg, first, hint, defects)
+    headers = mh.decoded_map(first, hint)
     noise, bounce = _judge(env, parts, headers, text)
     attachments = build_attachments(parts.attachments, html=html, cap=attachment_cap)
     defects.mime(parts)
     return ParsedEmail(
         message_id=env.message_id,
         has_message_id=env.has_message_id,
-        from_address=env.from_address,
-        from_name=env.from_name,
+        from_address=env.sender.address,
+        from_name=env.sender.name,
         to=env.to,
         cc=env.cc,
         reply_to=env.reply_to,
@@ -277,14 +352,21 @@ def parse_email(raw: bytes, *, attachment_cap: int = DEFAULT_ATTACHMENT_CAP) -> 
         in_reply_to=env.in_reply_to,
         references=env.references,
         text=text,
-        new_text=strip_quotes(text) or text,
+        new_text=_new_text(text),
         html=html,
         attachments=attachments,
         headers=MappingProxyType(headers),
         noise=noise,
         bounce=bounce,
         defects=tuple(defects.items),
+        sender_source=env.sender.source,
     )
+
+
+def _new_text(text: str) -> str:
+    """The sender's new words; the whole text when they are nothing but separator lines (a forward)."""
+    new = strip_quotes(text)
+    return text if only_markers(new) else new
 
 
 def classify_noise(parsed: ParsedEmail, *, own_addresses: Collection[str], own_message_id_domain: str) -> NoiseKind:

@@ -26,6 +26,16 @@ class NoiseKind(StrEnum):
     OWN_MESSAGE = "own_message"
 
 
+class SenderSource(StrEnum):
+    """Which header ``ParsedEmail.from_address`` was read from (``NONE``: no usable sender anywhere)."""
+
+    FROM = "from"
+    LATER_FROM = "later_from"  # a second From header, the first being unusable
+    REPLY_TO = "reply_to"  # no usable From at all
+    SENDER = "sender"  # no usable From nor Reply-To
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class ParsedAttachment:
     filename: str
@@ -68,3 +78,4 @@ class ParsedEmail:
     noise: NoiseKind
     bounce: BounceInfo | None
     defects: tuple[str, ...]
+    sender_source: SenderSource = SenderSource.FROM  # parse_email always sets it

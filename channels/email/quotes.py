@@ -38,7 +38,7 @@ _VERB = re.compile(
 )
 _EVIDENCE = re.compile(r"@|\d")
 _ORIGINAL = re.compile(
-    r"[>*\s]*-{2,}\s*(?:original message|ursprüngliche nachricht|originalnachricht|message d'origine"
+    r"[>*\s]*-{2,}\s*(?:original (?:e-?mail )?message|ursprüngliche nachricht|originalnachricht|message d'origine"
     r"|message original|mensaje original|messaggio originale|oorspronkelijk bericht|origineel bericht"
     r"|mensagem original|ursprungligt meddelande|originalmeddelande|oprindelig meddelelse|opprinnelig melding"
     r"|original melding|wiadomość oryginalna|oryginalna wiadomość|forwarded message|weitergeleitete nachricht"
@@ -83,6 +83,29 @@ _MOBILE = re.compile(
     rf"|skickat från min {_DEVICE}|sendt fra min {_DEVICE}|wysłane z {_DEVICE}|wysłano z {_DEVICE})[.!]?",
     re.I,
 )
+
+
+_RULED = re.compile(r"[-=_*~]{2,}[^\n]{0,60}?[-=_*~]{2,}")
+
+
+def is_marker(line: str) -> bool:
+    """A line that only marks where quoted or forwarded mail starts (or a rule): no words of the sender's."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > _MAX_FOOTER:
+        return not stripped
+    return bool(_ORIGINAL.match(stripped) or _FORWARD_INTRO.match(stripped) or _RULED.fullmatch(stripped))
+
+
+def only_markers(text: str) -> bool:
+    """True when every line of ``text`` is blank or a marker (stops at the first line that is not)."""
+    pos = 0
+    while pos <= len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        if not is_marker(text[pos:end]):
+            return False
+        pos = end + 1
+    return True
 
 
 def _next_nonblank(lines: list[str], start: int) -> int:

@@ -68,7 +68,7 @@ async def test_mail_with_no_from_but_a_reply_to_becomes_a_ticket_for_the_reply_t
     assert item.status is InboundStatus.PROCESSED and item.ticket_id is not None, item.reason
     async with desk.db.sessions() as session:
         ticket = await ticket_store.get_ticket(session, item.ticket_id)
-    assert ticket.customer.email == "nora@example.com" and ticket.customer.name == ""
+    assert ticket.customer.email == "nora@example.com" and ticket.customer.name == "Nora Planner"
 
 
 async def test_mail_with_no_sender_at_all_is_still_quarantined_for_it(desk: Desk) -> None:

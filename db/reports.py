@@ -1,0 +1,179 @@
+"""Report facts read from the tickets table in one statement per report (no per-ticket reads), and the reports
+built from them by ticketing.reports.
+
+One row per ticket: its columns, the SLA clocks' business minutes (pauses left out) and the few metadata
+flags (reopened, deflected, imported) picked out of the JSON by the database itself, and the merge link by
+an outer join. Timestamps and the picked JSON values come back as plain values, so 100,000 rows cost one
+scan of the index range and no JSON parsing in Python but the tags.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, cast
+
+from sqlalchemy import String, Table, and_, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from db.related import MERGED_INTO
+from db.tables import TicketLinkRow
+from db.tickets import OPEN_STATUSES, TICKETS
+from ticketing import reports
+from ticketing.calendar import Calendar
+from ticketing.reports import DailyRow, Dashboard, Period, TicketFacts
+
+LINKS = cast(Table, TicketLinkRow.__table__)
+_OPEN = [s.value for s in OPEN_STATUSES]
+_NO_CALENDARS: Mapping[str, Calendar] = {}
+_SAME_MOMENT = timedelta(seconds=1)
+
+
+def _moment(column: Any) -> Any:
+    """A stored moment as the driver gives it: SQLite's text, PostgreSQL's datetime (see `_at`). SQLAlchemy's
+    per-value processing of SQLite datetimes was about a third of the load time at 50,000 rows."""
+    return type_coerce(column, String)
+
+
+def _at(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value + "+00:00")  # naive UTC text; 5x faster than .replace(tzinfo=UTC)
+
+
+def _maybe_at(value: Any) -> datetime | None:
+    return None if value is None else _at(value)
+
+
+def _columns() -> list[Any]:
+    t, meta, state = TICKETS.c, TICKETS.c.metadata, TICKETS.c.sla_state
+    return [
+        t.id, t.team, t.category, t.priority, t.user_tier, t.status, _moment(t.created_at),
+        _moment(t.first_response_at), _moment(t.resolved_at), _moment(t.closed_at), t.assigned_to,
+        t.escalation_level, t.sla_breach, t.satisfaction_rating, type_coerce(t.tags, String), LINKS.c.related_id,
+        meta[("extra", "reopened")].as_integer(), meta[("extra", "deflected")].as_boolean(),
+        meta[("extra", "imported")].as_boolean(),
+        state[("clocks", 0, "used")].as_float(), state[("clocks", 0, "stopped_at")].as_string(),
+        state[("clocks", 1, "used")].as_float(), state[("clocks", 1, "stopped_at")].as_string(),
+    ]
+
+
+def _query(condition: ColumnElement[bool], team: str | None) -> Any:
+    merged = and_(LINKS.c.ticket_id == TICKETS.c.id, LINKS.c.kind == MERGED_INTO)
+    query = select(*_columns()).select_from(TICKETS.outerjoin(LINKS, merged)).where(condition)
+    return query if team is None else query.where(TICKETS.c.team == team)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_tags(stored: str) -> tuple[str, ...]:
+    found = json.loads(stored)
+    return tuple(str(tag) for tag in found) if isinstance(found, list) else ()
+
+
+def _tags(stored: Any) -> tuple[str, ...]:
+    """A ticket's tags: JSON text on SQLite (the same few lists over and over: each parsed once), a list from
+    PostgreSQL's driver."""
+    if isinstance(stored, str):
+        return _parsed_tags(stored)
+    return tuple(str(tag) for tag in stored or ())
+
+
+def _clocked(used: Any, stopped: str | None, moment: Any) -> float | None:
+    """The clock's business minutes when it stopped at the moment itself (the reply, the final resolve); else
+    None, and the calendar counts (e.g. a first-response clock stopped by a resolve before anyone replied)."""
+    if used is None or not stopped or moment is None:
+        return None
+    if isinstance(moment, str):  # SQLite's "YYYY-MM-DD HH:MM:SS.ffffff" against the clock's ISO text: same second
+        same = stopped[:10] == moment[:10] and stopped[11:19] == moment[11:19]
+    else:
+        same = abs(datetime.fromisoformat(stopped) - moment) <= _SAME_MOMENT
+    return float(used) if same else None
+
+
+def _facts(row: Any) -> TicketFacts:
+    (ticket_id, team, category, priority, tier, status, created, first, resolved, closed, assignee, level, breach,
+     rating, tags, merged_into, reopened, deflected, imported, first_used, first_stop, res_used, res_stop) = row
+    return TicketFacts(
+        id=ticket_id, team=team, category=category, priority=priority, tier=tier, status=status,
+        created_at=_at(created), first_response_at=_maybe_at(first), resolved_at=_maybe_at(resolved),
+        closed_at=_maybe_at(closed),
+        assignee=assignee,
+        reopened=int(reopened or 0), merged_into=merged_into, escalation_level=int(level or 0),
+        sla_breached=bool(breach), csat=rating, deflected=bool(deflected), imported=bool(imported),
+        tags=_tags(tags),
+        first_response_clock_minutes=_clocked(first_used, first_stop, first),
+        resolution_clock_minutes=_clocked(res_used, res_stop, resolved),
+    )
+
+
+async def load_facts(session: AsyncSession, *, since: datetime, until: datetime,
+                     team: str | None = None) -> list[TicketFacts]:
+    """Every ticket that was open at some moment of [since, until): created in it, resolved in it, or open now
+    and created before it. Three reads, each through its own index (created_at, resolved_at, status): one
+    statement with OR would walk every older ticket on SQLite."""
+    t = TICKETS.c
+    found: dict[str, TicketFacts] = {}
+    # Open tickets are few: one status at a time, and the created_at test done here, so that SQLite takes the
+    # status index even when ANALYZE says most tickets share a status (IN over four of them scans the table).
+    for condition in (and_(t.created_at >= since, t.created_at < until),
+                      and_(t.resolved_at >= since, t.created_at < since), *(t.status == s for s in _OPEN)):
+        for row in await session.execute(_query(condition, team)):
+            facts = _facts(row)
+            if facts.created_at < until:
+                found.setdefault(facts.id, facts)
+    return list(found.values())
+
+
+async def ticket_export(session: AsyncSession, *, since: datetime, until: datetime,
+                        team: str | None = None) -> AsyncIterator[TicketFacts]:
+    """The facts of each ticket created in [since, until), oldest first, streamed."""
+    t = TICKETS.c
+    query = _query(and_(t.created_at >= since, t.created_at < until), team).order_by(t.created_at, t.id)
+    async for row in await session.stream(query.execution_options(yield_per=1000)):
+        yield _facts(row)
+
+
+async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, team: str | None = None,
+                          calendars: Mapping[str, Calendar] = _NO_CALENDARS) -> Dashboard:
+    """The dashboard's data: the facts of the period and the one before (`load_facts`), and for the trends'
+    five weeks, when they reach further back, only what trends read (`load_trend_facts`: a narrower read)."""
+    window, weeks = reports.summary_window(now, days), reports.trend_window(now)
+    facts = await load_facts(session, since=window.start, until=now, team=team)
+    trend_facts = None if window.start <= weeks.start else await load_trend_facts(session, weeks, team)
+    return reports.build_dashboard(facts, now, days, team, calendars, trend_facts)
+
+
+async def load_trend_facts(session: AsyncSession, weeks: Period, team: str | None = None) -> list[TicketFacts]:
+    """The tickets created in `weeks` with only what trends read (id, team, category, tags, merge; the other
+    fields are placeholders): no JSON picked out of the row, one light object each."""
+    t = TICKETS.c
+    merged = and_(LINKS.c.ticket_id == t.id, LINKS.c.kind == MERGED_INTO)
+    query = (select(t.id, t.team, t.category, _moment(t.created_at), type_coerce(t.tags, String), LINKS.c.related_id)
+             .select_from(TICKETS.outerjoin(LINKS, merged))
+             .where(t.created_at >= weeks.start, t.created_at < weeks.end))
+    if team is not None:
+        query = query.where(t.team == team)
+    return [TicketFacts(id=ticket_id, team=team_name, category=category, priority="", tier="", status="",
+                        created_at=_at(created), tags=_tags(tags), merged_into=merged_into)
+            for ticket_id, team_name, category, created, tags, merged_into in await session.execute(query)]
+
+
+def report_period(now: datetime, days: int) -> Period:
+    """Today (UTC, up to `now`) and the `days - 1` whole days before it."""
+    if days < 1:
+        raise ValueError(f"days must be 1 or more, got {days}")
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(0), UTC)
+    return Period(midnight - timedelta(days=days - 1), now)
+
+
+async def daily_report(session: AsyncSession, *, now: datetime, days: int = 30, team: str | None = None,
+                       calendars: Mapping[str, Calendar] = _NO_CALENDARS) -> list[DailyRow]:
+    """The notes' daily report: per day of creation, newest first (merged tickets count once, as their survivor)."""
+    period = report_period(now, days)
+    t = TICKETS.c
+    rows = await session.execute(_query(and_(t.created_at >= period.start, t.created_at < period.end), team))
+    facts = reports.counted(_facts(row) for row in rows)
+    return reports.build_daily(facts, period, calendars)
