@@ -34,8 +34,9 @@ STEPS = ("reading history", "vectorizing", "category head", "type head", "saving
 
 def _store(settings: Settings) -> ModelStore:
     if settings.classifier_dir is None:
-        raise typer.BadParameter("CLASSIFIER_DIR is not set: set it to a folder for the model files "
-                                 "(e.g. CLASSIFIER_DIR=./classifier) and run again", param_hint="CLASSIFIER_DIR")
+        raise typer.BadParameter("CLASSIFIER_DIR is off: set it to a folder for the model files "
+                                 "(e.g. CLASSIFIER_DIR=./classifier, the default) and run again",
+                                 param_hint="CLASSIFIER_DIR")
     return ModelStore(settings.classifier_dir)
 
 

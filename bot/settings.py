@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET", "KEY")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wedsync-support.db"
+# The learned classifier's model files when CLASSIFIER_DIR is not given to load_settings: beside the default
+# SQLite file, in the folder the desk runs in (which exists); the store creates this one folder at the first save.
+DEFAULT_CLASSIFIER_DIR = Path("classifier")
 
 
 class Settings(BaseSettings):
@@ -61,7 +64,8 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(5.0, gt=0, le=60)
     kb_folder: Path | None = None  # markdown articles suggested in the Reply modal
 
-    # The learned classifier (issue 11): model files are versioned in CLASSIFIER_DIR; unset, it is off
+    # The learned classifier (issue 11): model files are versioned in CLASSIFIER_DIR. load_settings (serve, the CLI)
+    # defaults it to ./classifier; `off` or empty turns it off. Settings(...) built directly: off unless given.
     classifier_dir: Path | None = None
     classifier_retrain_seconds: float = Field(3600.0, gt=0)  # how often to look for new corrections
     classifier_retrain_min: int = Field(20, ge=1)  # new corrected or resolved tickets that trigger a retrain
@@ -111,6 +115,13 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
 
+    @field_validator("classifier_dir", mode="before")
+    @classmethod
+    def _classifier_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off"):
+            return None
+        return value
+
     @field_validator("support_address", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
@@ -151,6 +162,8 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
                                     for name in settings.model_fields_set})
     if problems:
         raise SettingsError("bad settings:\n  " + "\n  ".join(problems) + "\nsee .env.example") from None
+    if "classifier_dir" not in settings.model_fields_set:  # not given: on, in the default folder
+        settings = settings.model_copy(update={"classifier_dir": DEFAULT_CLASSIFIER_DIR})
     return settings
 
 

@@ -59,6 +59,13 @@ def _postgres_reachable() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _learned_classifier_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_settings turns the learned classifier on by default (./classifier, trained at the first start): tests
+    and the subprocesses they start with os.environ keep it off unless they set CLASSIFIER_DIR themselves."""
+    monkeypatch.setenv("CLASSIFIER_DIR", "off")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
