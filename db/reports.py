@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, select, type_coerce
+from sqlalchemy import String, Table, Text, and_, func, select, type_coerce
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,7 +26,7 @@ from db.tables import TicketLinkRow
 from db.tickets import OPEN_STATUSES, TICKETS
 from ticketing import reports
 from ticketing.calendar import Calendar
-from ticketing.reports import DailyRow, Dashboard, Period, TicketFacts
+from ticketing.reports import DailyRow, Dashboard, Period, TicketFacts, Trend
 
 LINKS = cast(Table, TicketLinkRow.__table__)
 _OPEN = [s.value for s in OPEN_STATUSES]
@@ -140,10 +142,39 @@ async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, te
                           calendars: Mapping[str, Calendar] = _NO_CALENDARS) -> Dashboard:
     """The dashboard's data: the facts of the period and the one before (`load_facts`), and for the trends'
     five weeks, when they reach further back, only what trends read (`load_trend_facts`: a narrower read)."""
-    window, weeks = reports.summary_window(now, days), reports.trend_window(now)
+    window = reports.summary_window(now, days)
     facts = await load_facts(session, since=window.start, until=now, team=team)
-    trend_facts = None if window.start <= weeks.start else await load_trend_facts(session, weeks, team)
-    return reports.build_dashboard(facts, now, days, team, calendars, trend_facts)
+    trends = await load_trends(session, now, team)
+    return reports.build_dashboard(facts, now, days, team, calendars, trends=trends)
+
+
+def _counted_created(period: Period, team: str | None) -> ColumnElement[bool]:
+    """Created in `period`, not merged into another ticket, of `team` if given (as `reports.counted`)."""
+    t = TICKETS.c
+    merged = select(LINKS.c.ticket_id).where(LINKS.c.ticket_id == t.id, LINKS.c.kind == MERGED_INTO).exists()
+    condition = and_(t.created_at >= period.start, t.created_at < period.end, ~merged)
+    return condition if team is None else and_(condition, t.team == team)
+
+
+async def load_trends(session: AsyncSession, now: datetime, team: str | None = None) -> list[Trend]:
+    """`reports.build_trends` of the tickets that count, with the database doing the counting: this week's
+    tickets are read with only their id, category and tags, and the weeks before come counted per category
+    and list of tags (a few dozen rows whatever the number of tickets)."""
+    t = TICKETS.c
+    week, history = reports.trend_periods(now)
+    current: dict[str, list[str]] = defaultdict(list)
+    for ticket_id, category, tags in await session.execute(
+            select(t.id, t.category, sql_cast(t.tags, Text)).where(_counted_created(week, team))):
+        for key in reports.trend_keys(category, _tags(tags)):
+            current[key].append(ticket_id)
+    usual: Counter[str] = Counter()
+    stored_tags = sql_cast(t.tags, Text)
+    for category, tags, count in await session.execute(
+            select(t.category, stored_tags, func.count()).where(_counted_created(history, team))
+            .group_by(t.category, stored_tags)):
+        for key in reports.trend_keys(category, _tags(tags)):
+            usual[key] += count
+    return reports.trends_of(current, usual)
 
 
 async def load_trend_facts(session: AsyncSession, weeks: Period, team: str | None = None) -> list[TicketFacts]:
