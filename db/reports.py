@@ -52,15 +52,15 @@ def _maybe_at(value: Any) -> datetime | None:
 
 
 def _columns() -> list[Any]:
-    t, meta, state = TICKETS.c, TICKETS.c.metadata, TICKETS.c.sla_state
+    """What the facts read: all of it in ix_tickets_report_facts (db/tables.py), so no row is visited. The JSON
+    values (metadata's flags, the SLA clocks) are their plain copies, kept on every write."""
+    t = TICKETS.c
     return [
         t.id, t.team, t.category, t.priority, t.user_tier, t.status, _moment(t.created_at),
         _moment(t.first_response_at), _moment(t.resolved_at), _moment(t.closed_at), t.assigned_to,
         t.escalation_level, t.sla_breach, t.satisfaction_rating, type_coerce(t.tags, String), LINKS.c.related_id,
-        meta[("extra", "reopened")].as_integer(), meta[("extra", "deflected")].as_boolean(),
-        meta[("extra", "imported")].as_boolean(),
-        state[("clocks", 0, "used")].as_float(), state[("clocks", 0, "stopped_at")].as_string(),
-        state[("clocks", 1, "used")].as_float(), state[("clocks", 1, "stopped_at")].as_string(),
+        t.report_reopened, t.report_deflected, t.report_imported,
+        t.first_clock_used, t.first_clock_stopped_at, t.resolution_clock_used, t.resolution_clock_stopped_at,
     ]
 
 

@@ -288,6 +288,9 @@ async def ticket_exists(session: AsyncSession, ticket_id: str) -> bool:
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
     values = _ticket_columns(ticket)
     values["metadata"] = values.pop("metadata_")
+    extra = ticket.metadata.extra  # the reports' plain copies of its flags (db/tables.py, "Report facts")
+    values.update(report_reopened=int(extra.get("reopened") or 0), report_deflected=bool(extra.get("deflected")),
+                  report_imported=bool(extra.get("imported")))
     return values
 
 
