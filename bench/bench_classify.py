@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="model requests in flight at once")
     parser.add_argument("--timeout", type=float, default=None, help="model timeout in seconds (default 5)")
     parser.add_argument("--eval", type=Path, default=EVAL_SET, help="the evaluation set (JSON lines)")
+    parser.add_argument("--no-learned", action="store_true", help="skip the learned classifier's part")
     args = parser.parse_args(argv)
     tickets = load(args.eval)
 
@@ -239,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {OUT.relative_to(ROOT)}")
+    if not args.no_learned:  # the local learned classifier, on every held-out file (bench_learned.py)
+        from bench import bench_learned
+
+        print("\n-- the learned classifier (no model endpoint) --")
+        return bench_learned.main([])
     return 0
 
 

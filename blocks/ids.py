@@ -59,6 +59,7 @@ class Field(StrEnum):
     SOURCE = "source"  # values: ticketing.model.Source
     PRIORITY = "priority"  # values: ticketing.model.Priority
     CATEGORY = "category"  # values: ticketing.model.Category
+    FILES = "files"  # file_input in the Reply modal: files that go to the customer as attachments
 
 
 class BlockId(StrEnum):

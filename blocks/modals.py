@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     RadioButtonsElement,
     StaticSelectElement,
 )
+from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from blocks import limits
@@ -53,6 +54,9 @@ def canned_value(name: str) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     return f"{name[: limits.OPTION_VALUE - 17]}#{digest}"
+
+
+MAX_REPLY_FILES = 10
 
 
 def build_reply_modal(
@@ -107,6 +111,15 @@ def build_reply_modal(
                 placeholder=label("Write to the customer…"),
             ),
             hint=label("Optional when you choose a canned response: your text goes after it."),
+            optional=True,
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id=Field.FILES,
+            label=label("Attach files"),
+            element=FileInputElement(action_id=Field.FILES, max_files=MAX_REPLY_FILES),
+            hint=label("Optional: they go to the customer with the reply."),
             optional=True,
         )
     )

@@ -21,7 +21,7 @@ from ticketing import lifecycle
 from ticketing.classify import FALLBACK_CLASSIFICATION
 from ticketing.errors import UserFacingError
 from ticketing.escalation import escalate
-from ticketing.model import Author, Category, Message, Priority, Status, Ticket, Visibility
+from ticketing.model import Attachment, Author, Category, Message, Priority, Status, Ticket, Visibility
 
 # What happens to the ticket after a reply: the Reply modal's choices, one enum for both.
 AfterSend = ids.AfterSend
@@ -66,23 +66,30 @@ def signed(desk: Desk, body: str, agent_id: str) -> str:
     return f"{body.rstrip()}\n\n{name}\n{desk.config.company} support"
 
 
-async def reply(desk: Desk, ticket_id: str, agent_id: str, body: str, after: AfterSend = AfterSend.KEEP_OPEN) -> Ticket:
-    """A public reply: emailed to the customer (threaded, through the outbox), confirmed in the thread."""
+async def reply(desk: Desk, ticket_id: str, agent_id: str, body: str, after: AfterSend = AfterSend.KEEP_OPEN,
+                confirm: bool = True, attachments: tuple[Attachment, ...] = ()) -> Ticket:
+    """A public reply: emailed to the customer (threaded, through the outbox), confirmed in the thread.
+
+    `confirm=False` when the caller confirms it itself (a thread answer's Undo message becomes the
+    confirmation): the thread says "Emailed to the customer" once. `attachments` (kept blobs, e.g. files the
+    agent shared from Slack) go with the mail and stay on the ticket's message."""
     if not body.strip():
         raise UserFacingError("The reply is empty.")
 
     async def change(session: AsyncSession, ticket: Ticket) -> Ticket:
         now = desk.clock.now()
         first = ticket.timeline.first_response is None
-        changed = lifecycle.add_agent_reply(ticket, _message(desk, Author.AGENT, body, agent_id, Visibility.PUBLIC))
+        message = replace(_message(desk, Author.AGENT, body, agent_id, Visibility.PUBLIC), attachments=attachments)
+        changed = lifecycle.add_agent_reply(ticket, message)
         if after is AfterSend.WAIT_CUSTOMER and changed.status is not Status.WAITING_CUSTOMER:
             changed = lifecycle.move(changed, Status.WAITING_CUSTOMER, now)
         elif after is AfterSend.RESOLVE and changed.status is not Status.RESOLVED:
             changed = lifecycle.resolve(changed, now)
-        await desk.enqueue_email(session, changed, signed(desk, body, agent_id), auto=False)
+        await desk.enqueue_email(session, changed, signed(desk, body, agent_id), auto=False, attachments=attachments)
         if changed.status is Status.RESOLVED and ticket.status is not Status.RESOLVED:
             await enqueue_rating_mail(desk, session, changed)
-        await desk.enqueue_slack(session, "thread", ticket.id, text=f"Emailed to the customer by <@{agent_id}>.")
+        if confirm:
+            await desk.enqueue_slack(session, "thread", ticket.id, text=f"Emailed to the customer by <@{agent_id}>.")
         await _count_reply(session, ticket, changed, first, agent_id)
         return changed
 
@@ -100,8 +107,17 @@ async def _count_reply(session: AsyncSession, before: Ticket, after: Ticket, fir
     await metrics.bump(session, after.timeline.last_update, change, after.category.value, after.priority.value, agent)
 
 
-async def add_note(desk: Desk, ticket_id: str, agent_id: str, body: str) -> Ticket:
+LOCK = "lock"  # the reaction on an agent's thread message that was kept as an internal note
+
+
+async def add_note(desk: Desk, ticket_id: str, agent_id: str, body: str, mark: tuple[str, str] | None = None
+                   ) -> Ticket:
+    """An internal note. `mark` (channel, ts): the agent's own Slack message gets a 🔒 reaction, in the same
+    transaction, so the thread shows it stayed internal."""
+
     async def change(session: AsyncSession, ticket: Ticket) -> Ticket:
+        if mark is not None:
+            await desk.enqueue_slack(session, "react", ticket.id, channel=mark[0], ts=mark[1], name=LOCK)
         return lifecycle.add_note(ticket, _message(desk, Author.AGENT, body, agent_id, Visibility.INTERNAL))
 
     return await change_ticket(desk, ticket_id, change)

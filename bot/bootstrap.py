@@ -7,8 +7,12 @@ import logging
 from bot import automation, related, sla
 from bot.config import load_config
 from bot.desk import Clock, Desk, SystemClock
+from bot.errors import SettingsError
 from bot.kb import index_folder
 from bot.settings import Settings
+from channels.language import LanguageDetector
+from channels.learned.classifier import LearnedClassifier
+from channels.learned.store import ModelStore
 from channels.llm import LlmClassifier, LlmConfig
 from db.canned import sync_canned
 from db.migrate import upgrade
@@ -35,6 +39,18 @@ async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
                 model=settings.openai_model, timeout=settings.openai_timeout,
                 templates=tuple(c.name for c in config.canned)))
             desk.classifier, desk.drafter = model, model.draft_reply
+        if settings.classifier_dir is not None:
+            learned = LearnedClassifier(ModelStore(settings.classifier_dir), now=desk.clock.now)
+            status = await learned.start()
+            log.info("learned classifier: %s (%s)", status.state, status.detail)
+            desk.learned, desk.learner = learned, learned
+        languages = [c for c in settings.detect_languages.split(",") if c.strip()]
+        if languages:
+            try:
+                desk.detect_language = LanguageDetector(languages).detect
+            except ValueError as error:
+                raise SettingsError(f"DETECT_LANGUAGES={settings.detect_languages!r}: {error} "
+                                    "(or set it empty to turn detection off)") from None
         if settings.kb_folder is not None:
             added, unchanged, removed = await index_folder(database, settings.kb_folder, desk.clock.now())
             log.info("knowledge base: %d new or changed, %d unchanged, %d removed", added, unchanged, removed)

@@ -17,6 +17,7 @@ from rich.progress import Progress
 
 from bot import views
 from bot.bootstrap import start_desk
+from bot.cli_classifier import classifier_app
 from bot.cli_quarantine import inbox_app, quarantine_app
 from bot.desk import Desk
 from bot.errors import BotError
@@ -43,6 +44,7 @@ patterns_app = typer.Typer(help="Classification patterns.", no_args_is_help=True
 app.add_typer(patterns_app, name="patterns")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(classifier_app, name="classifier")
 
 # Piped output (scripts, tests) gets wide lines instead of Rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -58,6 +60,8 @@ def run(work: Callable[[Desk], Awaitable[T]]) -> T:
         try:
             return await work(desk)
         finally:
+            if desk.learner is not None:
+                await desk.learner.aclose()
             await desk.db.close()
 
     return _guarded(main())
@@ -251,6 +255,7 @@ def patterns_suggest(
                   f"{s.precision:.0%} of the {s.matches} tickets it matches", highlight=False)
 
 
+from bot import cli_attachments  # noqa: E402,F401  (registers `tickets attachment`)
 from bot.cli_outbox import outbox_app  # noqa: E402  (it uses `run` and the consoles above)
 from bot.cli_report import report_app  # noqa: E402  (it uses run/out/err above)
 

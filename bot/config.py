@@ -204,6 +204,7 @@ class CannedSpec(_Strict):
     content: str
     category: str | None = None
     self_service: bool = False
+    translations: dict[str, str] = Field(default_factory=dict)  # language code -> content, e.g. fr: "Bonjour"
 
 
 class SupportFile(_Strict):
@@ -279,7 +280,8 @@ def build_config(data: dict[str, Any], source: Path | None = None) -> SupportCon
         custom = tuple(build_pattern(p.name, p.regex, p.category, p.type, p.tags, p.template, p.confidence)
                        for p in spec.patterns)
         given = {c.name: c for c in (*_default_canned(), *(spec.canned_responses or ()))}  # the file's win
-        canned = tuple(build_canned_response(c.name, c.content, c.category, c.self_service) for c in given.values())
+        canned = tuple(build_canned_response(c.name, c.content, c.category, c.self_service, c.translations)
+                       for c in given.values())
         return SupportConfig(
             company=spec.company, founder=spec.founder, managers=spec.managers, teams=dict(spec.teams),
             agents=tuple(a.profile() for a in spec.agents), sla=_matrix(spec.sla),

@@ -72,7 +72,8 @@ async def enqueue_self_service(desk: Desk, session: AsyncSession, ticket: Ticket
     name, company = canned.name, desk.config.company
     yes, no = [customer_url(desk, DEFLECT_PATH, await make_token(desk, Purpose.DEFLECT, current.id, said,
                                                                  session=session)) for said in (YES, NO)]
-    body = (f"{render(canned, template_values(current, 'The team', company)).rstrip()}\n\n"
+    text = render(canned.in_language(current.language), template_values(current, 'The team', company))
+    body = (f"{text.rstrip()}\n\n"
             f"Did this solve it?\nYes: {yes}\nNo: {no}\n\n"
             f"If you answer no, or not at all, the team will pick up ticket {current.id} as usual.")
     item = await desk.enqueue_email(session, current, body, auto=True)

@@ -3,9 +3,10 @@ every channel calls (email, Slack, the CLI, timers)."""
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -18,12 +19,15 @@ from db import metrics, outbox, tickets
 from db import sla as sla_store
 from db.session import Database
 from ticketing.canned import render, template_values
-from ticketing.classify import FALLBACK_CLASSIFICATION, match_patterns
+from ticketing.classify import FALLBACK_CLASSIFICATION, decide, find_pattern
 from ticketing.create import Created, NewTicket, Routing, apply_given_category, create_ticket
 from ticketing.ids import build_ticket_id
-from ticketing.model import Classification, Ticket
+from ticketing.model import Attachment, Classification, Message, Ticket
 
+log = logging.getLogger(__name__)
 AsyncClassifier = Callable[[str, str], Awaitable[Classification | None]]
+LearnedClassifier = Callable[[str, str], Classification | None]  # fast, local: called on the loop
+LanguageDetect = Callable[[str, str], str | None]  # (subject, description) -> ISO 639-1 code or None
 
 
 class Clock(Protocol):
@@ -43,6 +47,9 @@ class Desk:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.SystemRandom)
     classifier: AsyncClassifier | None = None
+    learned: LearnedClassifier | None = None
+    learner: Any = None  # the channels.learned LearnedClassifier behind `learned` (status, retraining), or None
+    detect_language: LanguageDetect | None = None
     drafter: Callable[[str, str, str], Awaitable[str | None]] | None = None  # (subject, description, company)
     on_outbox: list[Callable[[], None]] = field(default_factory=list)  # workers to wake after a commit
     _secret: bytes | None = field(default=None, repr=False)
@@ -81,12 +88,22 @@ class Desk:
         return await outbox.enqueue(session, "slack", {"op": op, "ticket_id": ticket_id, **payload},
                                     self.clock.now(), ticket_id)
 
+    async def enqueue_customer_message(self, session: AsyncSession, ticket_id: str, message: Message) -> None:
+        """The customer's message in the ticket's thread, then one row per attachment (uploaded or named)."""
+        await self.enqueue_slack(session, "customer_message", ticket_id, message_id=message.id)
+        for index in range(len(message.attachments)):
+            await self.enqueue_slack(session, "file", ticket_id, message_id=message.id, index=index)
+
     async def classify(self, subject: str, description: str) -> Classification:
-        """Patterns first, then the injected (model) classifier, then the documented fallback."""
-        found = match_patterns(subject, description, self.config.patterns)
-        if found is None and self.classifier is not None:
+        """By confidence (`ticketing.classify.decide`): strict patterns, a confident learned answer, weak
+        patterns; the injected (model) classifier only when both are unsure; then the documented fallback."""
+        hit = find_pattern(subject, description, self.config.patterns)
+        decision = decide(hit, self.learned(subject, description) if self.learned is not None else None)
+        if decision.unsure and self.classifier is not None:
             found = await self.classifier(subject, description)
-        return found or FALLBACK_CLASSIFICATION
+            if found is not None:
+                return found
+        return decision.classification or FALLBACK_CLASSIFICATION
 
     async def new_ticket_id(self, session: AsyncSession, classification: Classification) -> str:
         for _ in range(20):
@@ -99,18 +116,24 @@ class Desk:
         """The whole creation path inside the caller's transaction: id, priority, SLA, routing, metrics,
         and the confirmation mail in the outbox."""
         now = self.clock.now()
+        language = None
+        if request.language is None and self.detect_language is not None:
+            language = self.detect_language(request.subject, request.description)
+            request = replace(request, language=language)
         agents = self.config.agents
         loads = await tickets.agent_loads(session, (a.slack_id for a in agents), request.customer.id) if agents else {}
         ticket_id = await self.new_ticket_id(session, classification)
         created = create_ticket(request, classification, ticket_id, now, Routing(agents, loads), self.config.sla)
         await tickets.insert_ticket(session, created.ticket)
         ticket = created.ticket
+        if language is not None and language != request.customer.language and request.customer.id:
+            await tickets.set_customer_language(session, request.customer.id, language)
         await metrics.bump(session, ticket.timeline.created, metrics.Bump(created=1), ticket.category.value,
                            ticket.priority.value, ticket.assignee)
         for follower in self.after_create:
             await follower(session, ticket)
         await self.enqueue_slack(session, "card", ticket.id)
-        await self.enqueue_slack(session, "customer_message", ticket.id, message_id=ticket.messages[0].id)
+        await self.enqueue_customer_message(session, ticket.id, ticket.messages[0])
         if ticket.assignee:
             await self.enqueue_slack(session, "thread", ticket.id, text=f"Routed to <@{ticket.assignee}>.")
         return created
@@ -126,6 +149,7 @@ class Desk:
 
                 await enqueue_self_service(self, session, created.ticket)
         self.outbox_written()
+        log.info("ticket %s created (%s)", created.ticket.id, request.source.value)
         return created
 
     async def enqueue_customer_mail(
@@ -135,14 +159,20 @@ class Desk:
         canned = self.config.canned_response(template)
         if canned is None:
             return None
+        canned = canned.in_language(ticket.language)
         body = render(canned, template_values(ticket, agent_name or f"{self.config.company} support",
                                               self.config.company))
         return await self.enqueue_email(session, ticket, body, auto)
 
-    async def enqueue_email(self, session: AsyncSession, ticket: Ticket, body: str, auto: bool) -> int:
-        """One outbox row; the sender fills in threading headers from the ticket's mail ids when it sends."""
+    async def enqueue_email(self, session: AsyncSession, ticket: Ticket, body: str, auto: bool,
+                            attachments: Sequence[Attachment] = ()) -> int:
+        """One outbox row; the sender fills in threading headers from the ticket's mail ids when it sends.
+        `attachments` are kept blobs (by sha256) that go with the mail as MIME attachments."""
         payload: dict[str, Any] = {"to": ticket.customer.email, "subject": ticket.subject, "ticket_id": ticket.id,
                                    "body": body, "auto": auto}
+        if attachments:
+            payload["attachments"] = [{"filename": a.filename, "content_type": a.content_type, "sha256": a.sha256,
+                                       "size": a.size} for a in attachments]
         return await outbox.enqueue(session, "email", payload, self.clock.now(), ticket.id)
 
     async def find_ticket(self, ticket_id: str) -> Ticket | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -64,6 +65,21 @@ class Outcome:
     ticket_id: str | None = None
     message_id: str | None = None
     sender_hash: str | None = None
+    created: bool = False  # a new ticket (else a message threaded into `ticket_id`)
+
+
+_ADDRESS_LIKE = re.compile(r"\S+@\S+")
+
+
+def log_outcome(inbound_id: int, outcome: Outcome) -> None:
+    """One INFO line a handled message, with ids only (never the customer's address)."""
+    if outcome.status is InboundStatus.PROCESSED and outcome.created:
+        log.info("ticket %s created from mail #%d", outcome.ticket_id, inbound_id)
+    elif outcome.status is InboundStatus.PROCESSED:
+        log.info("mail #%d threaded into ticket %s", inbound_id, outcome.ticket_id)
+    else:
+        reason = _ADDRESS_LIKE.sub("<address>", outcome.reason or "")
+        log.info("mail #%d %s: %s", inbound_id, outcome.status.value, reason)
 
 
 def sender_hash(address: str) -> str:
@@ -183,7 +199,7 @@ class Inbox(Worker):
         if self.stopping:
             return 0
         await self.prepare(batch)
-        done = 0
+        done, outcomes = 0, []
         async with self.desk.db.transaction() as session:
             claimed = await mail_store.claim_pending(session, batch)
             deadline = time.monotonic() + self.batch_seconds
@@ -192,9 +208,12 @@ class Inbox(Worker):
                 await mail_store.finish_inbound(session, inbound.id, outcome.status, self.desk.clock.now(),
                                                 outcome.reason, outcome.ticket_id, outcome.message_id,
                                                 outcome.sender_hash)
+                outcomes.append((inbound.id, outcome))
                 done += 1
                 if time.monotonic() >= deadline:
                     break
+        for inbound_id, outcome in outcomes:  # committed: now it is true
+            log_outcome(inbound_id, outcome)
         for inbound in claimed[:done]:
             self._prepared.pop(inbound.id, None)
         if done:
@@ -262,9 +281,7 @@ class Inbox(Worker):
         parsed = prepared.parsed
         if parsed is None:
             return Outcome(InboundStatus.QUARANTINED, f"unreadable: {prepared.error}")
-        sender = parsed.from_address or next(iter(parsed.reply_to), None)  # no usable From: answer the Reply-To
-        if sender != parsed.from_address:
-            parsed = replace(parsed, from_address=sender)
+        sender = parsed.from_address  # the parser already fell back to a later From, Reply-To or Sender
         settings = self.desk.settings
         # Noise first: a bounce or a daemon's mail often has no From we could answer, and needs none.
         noise = classify_noise(parsed, own_addresses=settings.support_address,
@@ -327,7 +344,7 @@ class Inbox(Worker):
         await ticket_store.update_ticket(session, replied, stored=len(ticket.messages))
         await self.desk.changed(session, ticket, replied)
         await self._remember(session, parsed, ticket)
-        await self.desk.enqueue_slack(session, "customer_message", ticket.id, message_id=message.id)
+        await self.desk.enqueue_customer_message(session, ticket.id, message)
         await self.desk.enqueue_slack(session, "card", ticket.id)
         return Outcome(InboundStatus.PROCESSED, f"reply to {ticket.id}", ticket.id, message.id)
 
@@ -348,7 +365,7 @@ class Inbox(Worker):
         if not await ticket_store.is_undeliverable(session, sender):
             await desk.enqueue_customer_mail(session, ticket, "ticket_received", auto=True)
             await enqueue_self_service(desk, session, ticket)
-        return Outcome(InboundStatus.PROCESSED, f"new ticket ({decision.reason})", ticket.id, message.id)
+        return Outcome(InboundStatus.PROCESSED, f"new ticket ({decision.reason})", ticket.id, message.id, created=True)
 
     async def _remember(self, session: AsyncSession, parsed: ParsedEmail, ticket: Ticket) -> None:
         """The mail's id for threading, and the people in cc as the ticket's participants."""

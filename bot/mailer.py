@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.desk import Desk
 from bot.workers import Worker
-from channels.email.outbound import build_reply, make_message_id
+from channels.email.outbound import OutgoingAttachment, build_reply, make_message_id
 from channels.errors import HeaderInjectionError, PermanentDeliveryError, TransientDeliveryError
 from db import mail as mail_store
 from db import outbox
@@ -86,19 +86,30 @@ class Mailer(Worker):
         await mail_store.record_mail_id(session, payload["message_id"], ticket_id, "out", self.desk.clock.now())
         return OutboxItem(item.id, item.kind, item.ticket_id, payload, item.attempts, item.created_at)
 
-    def build(self, item: OutboxItem, now: datetime) -> EmailMessage:
+    def build(self, item: OutboxItem, now: datetime, files: Sequence[OutgoingAttachment] = ()) -> EmailMessage:
         p, settings = item.payload, self.desk.settings
         return build_reply(
             from_address=settings.support_address[0], from_name=settings.mail_from_name, to=p["to"],
             subject=p["subject"], ticket_id=p["ticket_id"], body_text=p["body"], message_id=p["message_id"],
             in_reply_to=p.get("in_reply_to"), references=p.get("references", []), auto_submitted=bool(p.get("auto")),
-            now=now,
+            now=now, attachments=files,
         )
+
+    async def files(self, item: OutboxItem) -> list[OutgoingAttachment]:
+        """The row's attachments, read from the kept blobs; one that is gone cannot be sent (PermanentDeliveryError)."""
+        found = []
+        for entry in item.payload.get("attachments") or []:
+            async with self.desk.db.sessions() as session:
+                content = await mail_store.load_blob(session, entry["sha256"])
+            if content is None:
+                raise PermanentDeliveryError(f"the attachment {entry['filename']!r} is no longer kept")
+            found.append(OutgoingAttachment(entry["filename"], entry["content_type"], content))
+        return found
 
     async def deliver(self, item: OutboxItem) -> None:
         now = self.desk.clock.now()
         try:
-            await self.send(self.build(item, now))
+            await self.send(self.build(item, now, await self.files(item)))
         except TransientDeliveryError as error:
             await self._retry_or_give_up(item, str(error))
         except (PermanentDeliveryError, HeaderInjectionError) as error:
@@ -107,6 +118,8 @@ class Mailer(Worker):
             async with self.desk.db.transaction() as session:
                 await outbox.mark_sent(session, item.id, now, {"message_id": item.payload["message_id"]})
             self.sent += 1
+            log.info("mail sent for ticket %s (outbox #%d, Message-ID <%s>)", item.ticket_id or "-", item.id,
+                     item.payload["message_id"])
 
     async def _retry_or_give_up(self, item: OutboxItem, error: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:

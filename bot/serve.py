@@ -9,11 +9,13 @@ import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.bootstrap import start_desk
 from bot.desk import Desk
 from bot.errors import SettingsError
 from bot.inbox import Inbox
+from bot.learning import Retrainer
 from bot.mailer import Mailer
 from bot.metrics_job import MetricsFolder
 from bot.settings import Settings
@@ -46,6 +48,7 @@ class Running:
     http: HttpServer | None = None  # the customer pages when Slack has no HTTP server to share
     ticker: Ticker | None = None
     sms: SmsDispatcher | None = None
+    retrainer: Retrainer | None = None
     metrics: MetricsFolder | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -62,7 +65,7 @@ class Running:
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.metrics,
+        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.metrics, self.retrainer,
                    *(self.slack.workers if self.slack else [])]
         for worker in workers:
             if worker is not None:
@@ -73,6 +76,8 @@ class Running:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.slack is not None:
             await self.slack.close()
+        if self.desk.learner is not None:
+            await self.desk.learner.aclose()
         await self.desk.db.close()
 
 
@@ -125,6 +130,11 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         say(f"mail out through {settings.smtp_host}:{settings.smtp_port}")
     else:
         say("mail out: off, replies and confirmations wait in the outbox (set SMTP_HOST to send them)")
+    if desk.learner is not None:
+        running.retrainer = Retrainer(desk, desk.learner, settings.classifier_retrain_seconds,
+                                      settings.classifier_retrain_min)
+        running.tasks.append(_task(running.retrainer.run(), "classifier-retrain"))
+        say(f"learned classifier: {desk.learner.status().detail}; retrains from agents' corrections")
     running.ticker = Ticker(desk, settings.sla_tick_seconds)
     running.tasks.append(_task(running.ticker.run(), "sla-ticker"))
     running.metrics = MetricsFolder(desk)
@@ -155,9 +165,21 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
             f"links in mail use {settings.base_url}")
     if desk.config.source is None:
         say(f"{settings.support_config} not found: running on built-in defaults, no agents (see support.example.yml)")
+    else:
+        say(f"configuration: {desk.config.source.resolve()} ({len(desk.config.teams)} teams, "
+            f"{len(desk.config.agents)} agents)")
+    say(model_line(settings))
     for warning in order_warnings(desk.config.sla):
         log.warning("SLA matrix: %s; keep it if meant, or change `sla:` in support.yml", warning)
     return running
+
+
+def model_line(settings: Settings) -> str:
+    if settings.openai_api_key is None:
+        return "model classifier: off, patterns only (set OPENAI_API_KEY to ask a model about the rest)"
+    where = urlsplit(settings.openai_base_url or "https://api.openai.com/v1")
+    port = f":{where.port}" if where.port else ""  # the host without any user:password@ of the URL
+    return f"model classifier: on, {settings.openai_model} at {where.scheme}://{where.hostname}{port}{where.path}"
 
 
 def _task(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     openai_timeout: float = Field(5.0, gt=0, le=60)
     kb_folder: Path | None = None  # markdown articles suggested in the Reply modal
 
+    # The learned classifier (issue 11): model files are versioned in CLASSIFIER_DIR; unset, it is off
+    classifier_dir: Path | None = None
+    classifier_retrain_seconds: float = Field(3600.0, gt=0)  # how often to look for new corrections
+    classifier_retrain_min: int = Field(20, ge=1)  # new corrected or resolved tickets that trigger a retrain
+    detect_languages: str = "en,fr,de,es,it,nl"  # languages to detect customers' mail in; empty: off
+
     # SMS (Twilio) for managers' alerts
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
@@ -78,6 +84,7 @@ class Settings(BaseSettings):
     http_port: int = Field(3000, ge=0, le=65535)
     reply_undo_seconds: float = Field(30.0, ge=0, le=600)
     slack_channel_interval: float = Field(1.0, ge=0)  # at most one message a second per channel
+    slack_file_max_bytes: int = Field(20 * 1024 * 1024, ge=0)  # customers' attachments over this are named only
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
+from bot.attachments import list_attachments, print_attachments
 from bot.desk import Desk
 from channels.email.parse import parse_email
 from channels.errors import EmailParseError
@@ -102,6 +103,7 @@ async def show_ticket(desk: Desk, console: Console, ticket_id: str) -> None:
     ):
         grid.add_row(f"[dim]{label}[/dim]", escape(value))
     console.print(grid)
+    print_attachments(console, ticket, await list_attachments(desk, ticket))
     for message in ticket.messages:
         kind = message.author.value + (" (internal)" if message.visibility == "internal" else "")
         sender = agent_name(desk, message.sender) if message.author.value == "agent" else message.sender or ""
@@ -122,7 +124,7 @@ def inbound_summary(raw: bytes) -> tuple[str, str]:
         parsed = parse_email(raw[:end])
     except EmailParseError:
         return "-", "-"
-    sender = parsed.from_address or next(iter(parsed.reply_to), None) or "-"
+    sender = parsed.from_address or "-"  # the parser falls back to a later From, Reply-To or Sender
     return sender, parsed.subject or "-"
 
 

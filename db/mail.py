@@ -293,3 +293,18 @@ async def store_blob(session: AsyncSession, sha256: str, content_type: str, cont
         .on_conflict_do_nothing(index_elements=["sha256"])
     )
     await session.execute(statement)
+
+
+async def load_blob(session: AsyncSession, sha256: str) -> bytes | None:
+    """An attachment's content by its sha256; None when it was not kept (over ATTACHMENT_CAP_BYTES)."""
+    content: bytes | None = (await session.execute(
+        select(AttachmentBlobRow.content).where(AttachmentBlobRow.sha256 == sha256))).scalar()
+    return content
+
+
+async def blobs_kept(session: AsyncSession, hashes: list[str]) -> set[str]:
+    """Which of these attachments' contents are kept."""
+    if not hashes:
+        return set()
+    rows = await session.execute(select(AttachmentBlobRow.sha256).where(AttachmentBlobRow.sha256.in_(hashes)))
+    return set(rows.scalars())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.mail import insert_for
 from db.tables import PendingReplyRow, SlackEventRow, SlackThreadRow
+from ticketing.model import Attachment
 
 
 async def save_thread(session: AsyncSession, ticket_id: str, channel: str, ts: str, now: datetime) -> None:
@@ -46,17 +47,19 @@ class PendingReply:
     prompt_ts: str | None
     send_at: datetime
     status: str
+    attachments: tuple[Attachment, ...] = ()  # files shared with the answer, kept as blobs
 
 
 def _pending(row: PendingReplyRow) -> PendingReply:
     return PendingReply(row.id, row.ticket_id, row.agent_id, row.text, row.channel, row.message_ts, row.prompt_ts,
-                        row.send_at, row.status)
+                        row.send_at, row.status, tuple(Attachment(**a) for a in row.attachments or []))
 
 
 async def add_pending(session: AsyncSession, reply: PendingReply, now: datetime) -> None:
     session.add(PendingReplyRow(id=reply.id, ticket_id=reply.ticket_id, agent_id=reply.agent_id, text=reply.text,
                                 channel=reply.channel, message_ts=reply.message_ts, prompt_ts=reply.prompt_ts,
-                                send_at=reply.send_at, status=reply.status, created_at=now))
+                                send_at=reply.send_at, status=reply.status, created_at=now,
+                                attachments=[asdict(a) for a in reply.attachments]))
     await session.flush()
 
 

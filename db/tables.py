@@ -91,6 +91,7 @@ class TicketRow(Base):
     # ticker reads tickets through this indexed column only, never by scanning every open ticket.
     sla_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
     sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    language: Mapped[str] = mapped_column(String(8), server_default="en")  # 0009, issue 11
     # Report facts (migration 0012): copies of the few JSON values the reports read (metadata.extra's flags,
     # the SLA clocks' used minutes and stop moments), kept by db/tickets.py and db/sla.py on every write, so
     # that the report index below covers every column the dashboard reads: no JSON parsed, no row visited.
@@ -290,6 +291,8 @@ class PendingReplyRow(Base):
     send_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|undone|noted
     created_at: Mapped[datetime]
+    # Files the agent shared with the answer (kept blobs: filename, content_type, size, sha256), migration 0008.
+    attachments: Mapped[list[Any]] = mapped_column(Json, default=list, server_default="[]")
 
 
 class AppSettingRow(Base):

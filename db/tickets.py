@@ -127,6 +127,11 @@ async def save_customer(session: AsyncSession, customer: Customer, now: datetime
     return _customer(row, *await customer_history(session, row.id))
 
 
+async def set_customer_language(session: AsyncSession, customer_id: str, language: str) -> None:
+    """The language the customer last wrote in (detected), used for their next mails and routing."""
+    await session.execute(update(CUSTOMERS).where(CUSTOMERS.c.id == customer_id).values(language=language))
+
+
 async def ensure_customer(session: AsyncSession, email: str, name: str, now: datetime) -> Customer:
     """The sender's customer record; an unknown sender becomes a free-tier customer."""
     found = await find_customer_by_email(session, email)
@@ -278,6 +283,7 @@ def _ticket(
         escalation=Escalation(row.escalation_level, row.escalated_at, row.escalation_reason),
         satisfaction=Satisfaction(row.satisfaction_rating, row.satisfaction_feedback),
         related=tuple(related),
+        language=getattr(row, "language", None) or customer.language,
     )
 
 
@@ -288,6 +294,7 @@ async def ticket_exists(session: AsyncSession, ticket_id: str) -> bool:
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
     values = _ticket_columns(ticket)
     values["metadata"] = values.pop("metadata_")
+    values["language"] = ticket.language  # revision 0009
     extra = ticket.metadata.extra  # the reports' plain copies of its flags (db/tables.py, "Report facts")
     values.update(report_reopened=int(extra.get("reopened") or 0), report_deflected=bool(extra.get("deflected")),
                   report_imported=bool(extra.get("imported")))

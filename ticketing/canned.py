@@ -22,18 +22,20 @@ class CannedResponse:
     content: str
     category: str | None = None
     self_service: bool = False
+    translations: tuple[tuple[str, str], ...] = ()  # (language, content): the same text in other languages
+
+    def in_language(self, language: str) -> CannedResponse:
+        """This response in `language` where a translation exists, else as written (English)."""
+        content = dict(self.translations).get(language.strip().lower())
+        return self if content is None else CannedResponse(self.name, content, self.category, self.self_service,
+                                                           self.translations)
 
 
 def variables_in(content: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_VARIABLE.findall(content)))
 
 
-def build_canned_response(
-    name: str, content: str, category: str | None = None, self_service: bool = False
-) -> CannedResponse:
-    """Refuses a template with an unknown variable, naming it and the known ones."""
-    if not name.strip():
-        raise TemplateError("a canned response needs a name")
+def _check(name: str, content: str) -> None:
     if not content.strip():
         raise TemplateError(f"canned response {name!r} has no content")
     unknown = [v for v in variables_in(content) if v not in VARIABLES]
@@ -42,7 +44,25 @@ def build_canned_response(
             f"canned response {name!r} uses unknown variable(s) {', '.join('{' + v + '}' for v in unknown)}; "
             f"known: {', '.join('{' + v + '}' for v in sorted(VARIABLES))}"
         )
-    return CannedResponse(name, content, category, self_service)
+
+
+def build_canned_response(
+    name: str, content: str, category: str | None = None, self_service: bool = False,
+    translations: Mapping[str, str] | None = None,
+) -> CannedResponse:
+    """Refuses a template (or a translation) with an unknown variable, naming it and the known ones."""
+    if not name.strip():
+        raise TemplateError("a canned response needs a name")
+    _check(name, content)
+    checked: list[tuple[str, str]] = []
+    for language, text in (translations or {}).items():
+        code = language.strip().lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise TemplateError(f"canned response {name!r}: translation key {language!r} is not a language code "
+                                f"such as fr or de")
+        _check(f"{name} ({code})", text)
+        checked.append((code, text))
+    return CannedResponse(name, content, category, self_service, tuple(checked))
 
 
 def template_values(ticket: Ticket, agent_name: str, company: str = DEFAULT_COMPANY) -> dict[str, str]:

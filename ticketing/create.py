@@ -47,6 +47,7 @@ class NewTicket:
     priority: Priority | None = None
     assignee: str | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    language: str | None = None  # detected from the text; None: the customer's language
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def create_ticket(
         attachments=request.attachments,
         tags=classification.tags,
         messages=(opening,),
+        language=request.language or customer.language,
         metadata=Metadata(
             source=request.source,
             browser=request.browser,

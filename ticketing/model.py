@@ -206,6 +206,7 @@ class Ticket:
     escalation: Escalation = field(default_factory=Escalation)
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
     related: tuple[str, ...] = ()
+    language: str = "en"  # the ticket's language (detected from its text; else the customer's)
 
     @property
     def public_messages(self) -> tuple[Message, ...]:

@@ -75,7 +75,7 @@ def score_agent(agent: AgentProfile, ticket: Ticket, load: AgentLoad, now: datet
         ("handled this customer", 20 if ticket.customer.id in load.customers_handled else 0),
         ("open tickets", -5 * load.open_tickets),
         ("expertise", 10 * agent.expertise),
-        ("language", 15 if ticket.customer.language in agent.languages else 0),
+        ("language", 15 if (ticket.language or ticket.customer.language) in agent.languages else 0),
         ("working hours", 10 if in_working_hours(agent, now) else 0),
     )
     return Score(agent, sum(value for _, value in terms), terms)

@@ -4,6 +4,7 @@ payload into values, calls one workflow, and answers (ephemeral messages, modal 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from blocks.modals import (
 from bot import actions, sla
 from bot.desk import Desk
 from bot.slack import commands, merge, replies, suggest
+from bot.slack.files import attached_line, fetch_files, file_ids
 from db import slack as slack_store
 from db.errors import StoreError
 from ticketing.errors import UserFacingError
@@ -41,10 +43,33 @@ def actor_of(body: dict[str, Any]) -> str | None:
     return str(event["user"]) if event.get("user") else None
 
 
+class _SameToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, even when it is handed a client, and then warns
+    that the token "will be unused". Our client carries that very token (built from the same setting), so the
+    warning says nothing; it is dropped only when the two are the same token."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        same = self.token is not None and os.environ.get("SLACK_BOT_TOKEN", "").strip() == self.token
+        return not (same and "`token` will be unused" in record.getMessage())
+
+
+def bolt_logger(client: AsyncWebClient) -> logging.Logger:
+    """Bolt's own logger (slack_bolt.AsyncApp), with the one false warning about our token filtered out."""
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    for old in [f for f in logger.filters if isinstance(f, _SameToken)]:
+        logger.removeFilter(old)
+    logger.addFilter(_SameToken(client.token))
+    return logger
+
+
 def build_app(desk: Desk, client: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
     app = AsyncApp(client=client, signing_secret=signing_secret or "socket-mode", process_before_response=False,
                    request_verification_enabled=signing_secret is not None,
-                   ignoring_self_events_enabled=True)
+                   ignoring_self_events_enabled=True, logger=bolt_logger(client))
     app.middleware(_dedup(desk))
     app.middleware(_only_people(desk))
     merge.register(app, desk)  # before the card actions: its listener takes the overflow's merge option first
@@ -240,7 +265,8 @@ def _register_modals(app: AsyncApp, desk: Desk) -> None:
                 if picked is None:
                     raise UserFacingError("That canned response no longer exists; choose another.")
                 text = f"{picked.rstrip()}\n\n{text}" if text else picked
-            await actions.reply(desk, ticket.id, agent, text, after)
+            attached = await fetch_files(desk, client, file_ids(_field(view, Field.FILES).get("files") or []))
+            await actions.reply(desk, ticket.id, agent, text, after, attachments=attached)
         except (UserFacingError, StoreError) as error:
             await client.chat_postMessage(channel=agent, text=f"Your reply was not sent: {error}")
 
@@ -290,7 +316,7 @@ def _register_thread(app: AsyncApp, desk: Desk) -> None:
             changed = event.get("message") or {}
             await replies.edited(desk, event.get("channel", ""), changed.get("ts", ""), changed.get("text", ""))
             return
-        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
+        if event.get("subtype") not in (None, "file_share") or event.get("bot_id") or not event.get("thread_ts"):
             return
         if event["thread_ts"] == event.get("ts"):
             return
@@ -300,7 +326,10 @@ def _register_thread(app: AsyncApp, desk: Desk) -> None:
         if ticket_id is None or not is_person(desk, user):
             return  # not a ticket thread, or someone who is not an agent: talk, never sent
         try:
-            await replies.thread_answer(desk, ticket_id, user, event.get("text", ""), event["channel"], event["ts"])
+            text, shared = event.get("text", ""), file_ids(event.get("files") or [])
+            attached = () if replies.stays_internal(text) else await fetch_files(desk, client, shared)
+            await replies.thread_answer(desk, ticket_id, user, text or attached_line(attached), event["channel"],
+                                        event["ts"], attached)
         except (UserFacingError, StoreError) as error:
             await client.chat_postEphemeral(channel=event["channel"], user=user, text=str(error))
 

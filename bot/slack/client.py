@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -33,3 +34,9 @@ def build_client(settings: Settings, session: aiohttp.ClientSession | None = Non
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def error_code(error: SlackApiError) -> str:
+    """Slack's error code ("channel_not_found"), or "" when the answer had none (a plain-text 5xx page)."""
+    data = error.response.data if error.response is not None else None
+    return str(data.get("error", "")) if isinstance(data, dict) else ""

@@ -21,6 +21,8 @@ from blocks.card import build_customer_message, build_ticket_card, customer_labe
 from blocks.founder import build_founder_dm
 from bot.desk import Desk
 from bot.mailer import backoff
+from bot.slack.client import error_code
+from bot.slack.uploads import deliver_file
 from bot.workers import Worker
 from db import outbox
 from db import slack as slack_store
@@ -125,7 +127,7 @@ class SlackPoster(Worker):
 
     async def deliver(self, item: OutboxItem) -> None:
         try:
-            result = await self.perform(item.payload)
+            result = await self.perform(item.payload, item.id)
         except Paced as paced:
             # The rows a round finds paced in one channel are spread over the channel's next turns (one a
             # pace interval), in the order claimed, instead of all coming back at the next turn to be paced again.
@@ -139,7 +141,7 @@ class SlackPoster(Worker):
         except NoChannel as error:
             await self._dead(item, str(error))
         except SlackApiError as error:
-            code = str(error.response.get("error", "")) if error.response else ""
+            code = error_code(error)
             status = error.response.status_code if error.response else 0
             if code in TRANSIENT or status >= 500:
                 await self._later(item, f"slack: {code or status}")
@@ -183,7 +185,7 @@ class SlackPoster(Worker):
 
     # -- the operations ----------------------------------------------------------------------------------
 
-    async def perform(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def perform(self, payload: dict[str, Any], item_id: int | None = None) -> dict[str, Any]:
         """One row's Slack call. The ticket is read (at delivery, so the card shows its latest state) only by
         the operations that render it; thread messages and edits need just the card's thread."""
         op, ticket_id = payload["op"], payload["ticket_id"]
@@ -210,6 +212,10 @@ class SlackPoster(Worker):
                                     text=payload["text"], blocks=payload.get("blocks") or [])
         if op == "prompt":
             return await self.prompt(payload, thread)
+        if op == "react":
+            return await self.react(payload)
+        if op == "file":
+            return await deliver_file(self, item_id, payload, thread)
         raise ValueError(f"unknown Slack operation {op!r}")
 
     async def card(self, ticket: Ticket) -> dict[str, Any]:
@@ -225,6 +231,7 @@ class SlackPoster(Worker):
         channel = self.channel_for(ticket)
         answer = await self.post(channel, text, blocks)
         self._posted[ticket.id] = (answer["channel"], answer["ts"])  # saved by `deliver` with the row's "sent"
+        log.info("card of ticket %s posted in %s (ts %s)", ticket.id, answer["channel"], answer["ts"])
         return answer
 
     def channel_for(self, ticket: Ticket) -> str:
@@ -251,6 +258,16 @@ class SlackPoster(Worker):
             await slack_store.set_pending(session, payload["pending_id"], prompt_ts=answer["ts"])
         return answer
 
+    async def react(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A reaction on a message (the 🔒 on a note); one already there (a retry whose answer was lost) is done."""
+        try:
+            return await self._call("reactions_add", payload["channel"], channel=payload["channel"],
+                                    timestamp=payload["ts"], name=payload["name"])
+        except SlackApiError as error:
+            if error_code(error) == "already_reacted":
+                return {"ok": True, "already_reacted": True}
+            raise
+
     async def post(self, channel: str, text: str, blocks: Any, thread_ts: str | None = None,
                    broadcast: bool = False) -> dict[str, Any]:
         extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
@@ -263,13 +280,17 @@ class SlackPoster(Worker):
     async def _call(self, method: str, pace_key: str, **arguments: Any) -> dict[str, Any]:
         """One Web API call, paced to one a second per channel for the posting methods."""
         if method == "chat_postMessage":
-            last = self._last_post.get(pace_key)  # none yet: post now (monotonic time may be younger than the pace)
-            wait = 0.0 if last is None else last + self.desk.settings.slack_channel_interval - time.monotonic()
-            if wait > 0:
-                raise Paced(wait, pace_key)  # never sleep here: one busy channel must not hold up the others
-            self._last_post[pace_key] = time.monotonic()
+            self.take_turn(pace_key)
         response = await getattr(self.client, method)(**arguments)
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def take_turn(self, channel: str) -> None:
+        """The channel's turn to get a message now, or Paced (at most one a second per channel)."""
+        last = self._last_post.get(channel)  # none yet: post now (monotonic time may be younger than the pace)
+        wait = 0.0 if last is None else last + self.desk.settings.slack_channel_interval - time.monotonic()
+        if wait > 0:
+            raise Paced(wait, channel)  # never sleep here: one busy channel must not hold up the others
+        self._last_post[channel] = time.monotonic()
 
     async def _ticket(self, ticket_id: str) -> Ticket:
         async with self.desk.db.sessions() as session:

@@ -15,6 +15,7 @@ from bot.workers import Worker
 from db import slack as slack_store
 from db.slack import PendingReply
 from ticketing.errors import UserFacingError
+from ticketing.model import Attachment
 
 log = logging.getLogger(__name__)
 NOTE_PREFIX = re.compile(r"^\s*note\s*:", re.IGNORECASE)
@@ -26,14 +27,16 @@ def stays_internal(text: str) -> bool:
     return bool(NOTE_PREFIX.match(text) or MENTION.search(text))
 
 
-async def thread_answer(desk: Desk, ticket_id: str, agent: str, text: str, channel: str, ts: str) -> str:
-    """An agent wrote in the ticket's thread: a note now, or a reply waiting out the undo window."""
+async def thread_answer(desk: Desk, ticket_id: str, agent: str, text: str, channel: str, ts: str,
+                        attachments: tuple[Attachment, ...] = ()) -> str:
+    """An agent wrote in the ticket's thread: a note now, or a reply waiting out the undo window (with the files
+    shared with it, fetched and kept already, to go to the customer as attachments)."""
     if stays_internal(text):
-        await actions.add_note(desk, ticket_id, agent, NOTE_PREFIX.sub("", text, count=1).strip())
+        await actions.add_note(desk, ticket_id, agent, NOTE_PREFIX.sub("", text, count=1).strip(), mark=(channel, ts))
         return "note"
     seconds = desk.settings.reply_undo_seconds
     reply = PendingReply(str(uuid.uuid4()), ticket_id, agent, text, channel, ts, None,
-                         desk.clock.now() + timedelta(seconds=seconds), "pending")
+                         desk.clock.now() + timedelta(seconds=seconds), "pending", attachments)
     prompt_text, blocks = build_undo_message(reply.id, seconds=int(seconds))
     async with desk.db.transaction() as session:
         await slack_store.add_pending(session, reply, desk.clock.now())
@@ -66,7 +69,8 @@ async def settle(desk: Desk, reply_id: str, how: str, by: str) -> str | None:
         await slack_store.set_pending(session, reply.id, status=status)
     if status == "sent":
         try:
-            await actions.reply(desk, reply.ticket_id, reply.agent_id, reply.text)
+            await actions.reply(desk, reply.ticket_id, reply.agent_id, reply.text, confirm=False,
+                                attachments=reply.attachments)
         except UserFacingError as error:  # e.g. closed meanwhile: the answer is kept, and the agent told
             async with desk.db.transaction() as session:
                 await slack_store.set_pending(session, reply.id, status="failed")
@@ -76,7 +80,8 @@ async def settle(desk: Desk, reply_id: str, how: str, by: str) -> str | None:
             return "failed"
         text, blocks = build_sent_message(reply.agent_id, at=desk.clock.now())
     elif status == "noted":
-        await actions.add_note(desk, reply.ticket_id, reply.agent_id, reply.text)
+        await actions.add_note(desk, reply.ticket_id, reply.agent_id, reply.text,
+                               mark=(reply.channel, reply.message_ts))
         text, blocks = build_kept_as_note_message(reply.agent_id)
     else:
         text, blocks = build_undone_message(reply.agent_id)
@@ -85,11 +90,14 @@ async def settle(desk: Desk, reply_id: str, how: str, by: str) -> str | None:
 
 
 async def _update_prompt(desk: Desk, reply: PendingReply, text: str, blocks: list[dict[str, object]]) -> None:
+    """The Undo message becomes the outcome; when it never got posted, the outcome is a new thread message."""
     async with desk.db.transaction() as session:
         current = await slack_store.find_pending(session, reply.id)
         if current is not None and current.prompt_ts:
             await desk.enqueue_slack(session, "update_message", reply.ticket_id, channel=reply.channel,
                                      ts=current.prompt_ts, text=text, blocks=blocks)
+        else:
+            await desk.enqueue_slack(session, "thread", reply.ticket_id, text=text, blocks=blocks)
     desk.outbox_written()
 
 

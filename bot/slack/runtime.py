@@ -84,4 +84,6 @@ async def _start(desk: Desk, settings: Settings, say: Callable[[str], None],
         raise SettingsError(f"cannot listen on {settings.http_host}:{settings.http_port} ({error}); "
                             "set HTTP_PORT to a free port") from error
     say(f"Slack: events, interactivity and /ticket at http://{settings.http_host}:{parts.http.port}/slack/events")
+    say(f"customer pages (rating and self-service links) on http://{settings.http_host}:{parts.http.port}; "
+        f"links in mail use {settings.base_url}")
     return parts

@@ -20,7 +20,7 @@ DRAFT_CONFIDENCE = 0.5
 async def reply_choices(desk: Desk, ticket: Ticket, agent_id: str, draft: str | None = None) -> Choices:
     agent = desk.config.agent(agent_id)
     values = template_values(ticket, agent.name if agent else f"{desk.config.company} support", desk.config.company)
-    canned = [(c.name, render(c, values)) for c in desk.config.canned
+    canned = [(c.name, render(c.in_language(ticket.language), values)) for c in desk.config.canned
               if c.name not in ("ticket_received", "ticket_escalated")]
     suggestions = [(name, text, ticket.classification.confidence) for name, text in canned
                    if name == ticket.classification.template]

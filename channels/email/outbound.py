@@ -276,6 +276,7 @@ def build_reply(
     now: datetime,
     extra_headers: Mapping[str, str] = _NO_HEADERS,
     body_html: str | None = None,
+    attachments: Sequence[OutgoingAttachment] = (),
 ) -> EmailMessage:
     """A customer-facing reply, threaded under the customer's mail. Pure: `now` gives the Date.
 
@@ -301,10 +302,44 @@ def build_reply(
     if auto_submitted:
         headers += [("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All")]
     headers.extend(_extra_headers(extra_headers))
-    return _assemble(headers, body_text, body_html)
+    return _assemble(headers, body_text, body_html, attachments)
 
 
-def _assemble(headers: Sequence[tuple[str, str | Address]], body_text: str, body_html: str | None) -> EmailMessage:
+@dataclass(frozen=True)
+class OutgoingAttachment:
+    """A file that goes with a reply as a MIME attachment. `filename` may be anyone's text (an agent's upload):
+    it is cleaned (`attachment_filename`) and RFC 2231-encoded by the email package, never written raw."""
+
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
+MAX_FILENAME = 150
+
+
+def attachment_filename(name: str) -> str:
+    """The name without controls, path parts or quotes, on one line, at most MAX_FILENAME characters."""
+    visible = "".join(" " if _is_unsafe_char(c) else c for c in name).replace('"', "'")
+    base = re.split(r"[\\/]", " ".join(visible.replace(ENCODED_WORD_OPENER, "= ?").split()))[-1].strip(". ")
+    if len(base) > MAX_FILENAME:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[:MAX_FILENAME - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else base[:MAX_FILENAME]
+    return base or "attachment"
+
+
+def _attach(message: EmailMessage, attachment: OutgoingAttachment) -> None:
+    content_type = attachment.content_type.strip().lower()
+    maintype, subtype = content_type.split("/", 1) if _TYPE.fullmatch(content_type) else ("application", "octet-stream")
+    if maintype in ("text", "multipart", "message"):  # bytes as they are: no charset guessing, no re-encoding
+        maintype, subtype = "application", "octet-stream"
+    message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                           filename=attachment_filename(attachment.filename))
+
+
+def _assemble(headers: Sequence[tuple[str, str | Address]], body_text: str, body_html: str | None,
+              attachments: Sequence[OutgoingAttachment] = ()) -> EmailMessage:
     message = EmailMessage(policy=MESSAGE_POLICY)
     for name, value in headers:
         try:
@@ -315,6 +350,8 @@ def _assemble(headers: Sequence[tuple[str, str | Address]], body_text: str, body
     message.set_content(body_text, subtype="plain", charset="utf-8")
     if body_html is not None:
         message.add_alternative(body_html, subtype="html", charset="utf-8")
+    for attachment in attachments:
+        _attach(message, attachment)
     verify_headers(message)
     return message
 

@@ -34,7 +34,7 @@ def test_the_callback_ids_are_the_documented_ones() -> None:
 def test_the_modal_fields_and_after_send_choices_are_the_documented_ones() -> None:
     assert {f.value for f in Field} == {
         "canned", "body", "after_send", "reason", "note", "customer_email", "subject", "description", "source",
-        "priority", "category",
+        "priority", "category", "files",
     }
     assert {a.value for a in AfterSend} == {"keep_open", "wait_customer", "resolve"}
 

@@ -66,7 +66,7 @@ def test_the_reply_modal_offers_canned_responses_free_text_and_what_happens_afte
     view = check_view(build_reply_modal(a_ticket(), CANNED))
 
     fields = inputs(view)
-    assert list(fields) == ["canned", "body", "after_send"]
+    assert list(fields) == ["canned", "body", "files", "after_send"]
     canned, body, after = fields["canned"], fields["body"], fields["after_send"]
     assert canned["element"]["type"] == "static_select"
     assert [o["value"] for o in options(canned["element"])] == [name for name, _ in CANNED]
@@ -133,7 +133,7 @@ def test_a_long_canned_name_is_cut_for_display_and_keeps_a_stable_distinct_value
 def test_without_canned_responses_the_reply_modal_is_free_text_only() -> None:
     view = check_view(build_reply_modal(a_ticket(), []))
 
-    assert list(inputs(view)) == ["body", "after_send"]
+    assert list(inputs(view)) == ["body", "files", "after_send"]
 
 
 def test_the_escalate_modal_needs_a_reason_and_says_who_hears_it_next() -> None:
@@ -211,3 +211,14 @@ def test_every_ticket_modal_escapes_the_subject(build: Any) -> None:
     view: View = build(ticket)
 
     assert "&lt;!channel&gt; &lt;@U123&gt; &amp; &lt;b&gt;" in all_text("", check_view(view))
+
+
+def test_the_reply_modal_has_an_optional_file_input_for_attachments() -> None:
+    from blocks.modals import MAX_REPLY_FILES, build_reply_modal
+    from tests.fakes.slack_api import validate_view
+
+    view = build_reply_modal(a_ticket(), [], private_metadata="x").to_dict()
+    (files,) = [b for b in view["blocks"] if b.get("block_id") == "files"]
+    assert files["optional"] is True
+    assert files["element"] == {"type": "file_input", "action_id": "files", "max_files": MAX_REPLY_FILES}
+    assert validate_view(view) == []

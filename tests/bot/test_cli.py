@@ -68,7 +68,7 @@ def test_tickets_show_prints_the_timeline_and_messages(desk_env: dict[str, str])
     ticket_id = re.search(r"\bFB-[0-9A-Z]+-[0-9A-Z]{3}\b", output).group(0)  # type: ignore[union-attr]
     code, shown = cli("tickets", "show", ticket_id.lower(), env=desk_env)
     assert code == 0
-    assert "matched the form_not_saving pattern" in shown
+    assert "pattern: form_not_saving" in shown
     assert "My form won't save since this morning" in shown
     assert re.search(r"created\s+20\d\d", shown)
 

@@ -27,3 +27,5 @@ def test_the_manifest_has_the_ticket_command_interactivity_and_the_home_tab() ->
 def test_the_manifest_asks_for_the_scopes_the_web_api_calls_need() -> None:
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "im:write", "channels:history", "groups:history"} <= scopes
+    assert "reactions:write" in scopes  # the 🔒 on a note (reactions.add)
+    assert {"files:write", "files:read"} <= scopes  # attachments up to threads, agents' files down to mail

@@ -10,7 +10,11 @@
 
 Methods: auth.test, chat.postMessage, chat.update, chat.delete, chat.postEphemeral, chat.getPermalink,
 conversations.open, conversations.history, conversations.replies, views.open, views.update, views.publish,
-views.push, users.info, reactions.add; anything else answers `unknown_method`.
+views.push, users.info, reactions.add, files.getUploadURLExternal, files.completeUploadExternal, files.info
+(with the upload URL it hands out and each file's url_private, which needs the bot token); anything else
+answers `unknown_method`. `add_file(...)` is a file a person shared (for events and modal submissions),
+`files_in(channel, thread_ts)` what the thread shows, `lose_answer_next("files.completeUploadExternal")` does
+the work and answers 500, as when an answer is lost on the way back.
 
 Like Slack, the server reads arguments from the query string, form bodies and JSON bodies alike (slack_sdk
 sends JSON for chat.* and views.*, form or query parameters for the others, and the sync WebClient POSTs
@@ -255,6 +259,7 @@ class SlackApi(FakeApiServer):
             "views.push": self._views_push,
             "users.info": self._users_info,
             "reactions.add": self._reactions_add,
+            **self._file_methods(),
         }
         self._ts_lock = threading.Lock()
         self._last_ts = 0
@@ -271,6 +276,9 @@ class SlackApi(FakeApiServer):
         self._invalid: list[InvalidPayload] = []
         self._dms: dict[str, str] = {}
         self._errors = []
+        self._files: dict[str, dict[str, Any]] = {}  # file id -> Slack's file object
+        self._file_bytes: dict[str, bytes] = {}
+        self._lost: list[str] = []  # API methods whose next answer is lost after the work is done
 
     def reset(self) -> None:
         self._reset_state()
@@ -427,6 +435,8 @@ class SlackApi(FakeApiServer):
         return self.render_failure(failure, {"ok": False, "error": "fatal_error"})
 
     async def handle(self, request: RecordedRequest) -> web.StreamResponse:
+        if request.path.startswith(("/upload/v1/", "/files-pri/")):
+            return self._file_transfer(request)
         prefix = "/api/"
         method = request.path[len(prefix) :] if request.path.startswith(prefix) else ""
         handler = self._handlers.get(method)
@@ -454,6 +464,9 @@ class SlackApi(FakeApiServer):
                 body = handler(args, method)
             except SlackError as failure:
                 body = {"ok": False, "error": failure.error, **failure.extra}
+            if method in self._lost:
+                self._lost.remove(method)
+                return web.Response(status=500, text="500 Internal Server Error")  # done, but the answer is lost
         return web.json_response(
             body, headers={"X-Slack-Req-Id": hashlib.sha1(request.raw + str(request.time).encode()).hexdigest()[:16]}
         )
@@ -781,6 +794,130 @@ class SlackApi(FakeApiServer):
         reaction["users"].append(self.bot_user_id)
         reaction["count"] += 1
         return {"ok": True}
+
+
+    # -- files (files.uploadV2: getUploadURLExternal, the upload URL, completeUploadExternal; files.info) ------
+
+    def _file_methods(self) -> dict[str, Callable[[dict[str, Any], str], dict[str, Any]]]:
+        return {"files.getUploadURLExternal": self._files_get_upload_url, "files.completeUploadExternal":
+                self._files_complete_upload, "files.info": self._files_info}
+
+    def _new_file(self, name: str, user: str, mimetype: str = "", size: int = 0) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):010d}"
+        private = f"{self.origin}/files-pri/{self.team_id}-{file_id}/{name}"
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
+        record: dict[str, Any] = {
+            "id": file_id, "created": int(time.time()), "timestamp": int(time.time()), "name": name, "title": name,
+            "mimetype": mimetype or "application/octet-stream", "filetype": extension, "user": user, "size": size,
+            "mode": "hosted", "is_external": False, "is_public": False, "url_private": private,
+            "url_private_download": private + "?download=1", "shares": {}, "channels": [], "groups": [],
+            "ims": [], "comments_count": 0, "uploaded": False, "completed": False,
+        }
+        self._files[file_id] = record
+        return record
+
+    def add_file(self, user: str, name: str, content: bytes, mimetype: str = "application/octet-stream"
+                 ) -> dict[str, Any]:
+        """A file a person uploaded (not shared anywhere yet), as the `files` of a message event or of a modal's
+        file_input: its object, whose url_private answers `content` to the bot token."""
+        with self.lock:
+            record = self._new_file(name, user, mimetype, len(content))
+            record.update(uploaded=True, completed=True)
+            self._file_bytes[record["id"]] = content
+            return copy.deepcopy(self._public_file(record))
+
+    def files_in(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The files shared in a thread (each with `content`: the bytes uploaded), oldest first."""
+        with self.lock:
+            found = []
+            for message in self.thread(channel, thread_ts):
+                for file in message.get("files", []):
+                    found.append({**file, "content": self._file_bytes.get(file["id"], b"")})
+            return found
+
+    def lose_answer_next(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method` (e.g. "files.completeUploadExternal") do their work and answer
+        500: the effect happened, the client never heard."""
+        with self.lock:
+            self._lost.extend([method] * times)
+
+    @staticmethod
+    def _public_file(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if k not in ("uploaded", "completed")}
+
+    def _files_get_upload_url(self, args: dict[str, Any], method: str) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(args.get("length") or 0)
+        except (TypeError, ValueError):
+            length = 0
+        if not filename or length <= 0:
+            raise SlackError("invalid_arguments", response_metadata={"messages": [
+                "[ERROR] filename and a length above 0 are required"]})
+        record = self._new_file(filename, self.bot_user_id, size=length)
+        if args.get("alt_txt"):
+            record["alt_txt"] = args["alt_txt"]
+        return {"ok": True, "upload_url": f"{self.origin}/upload/v1/{record['id']}", "file_id": record["id"]}
+
+    def _files_complete_upload(self, args: dict[str, Any], method: str) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] files is required"]})
+        records = []
+        for item in files:
+            record = self._files.get(str(item.get("id"))) if isinstance(item, dict) else None
+            if record is None or not record["uploaded"]:
+                raise SlackError("file_not_found")
+            records.append((record, item))
+        channel = self._channel(args, "channel_id") if args.get("channel_id") else None
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        fresh = []
+        for record, item in records:
+            if item.get("title"):
+                record["title"] = str(item["title"])
+            if not record["completed"]:  # completing a completed file again shares nothing twice
+                record["completed"] = True
+                fresh.append(record)
+        if channel is not None and fresh:
+            message = {"type": "message", "text": str(args.get("initial_comment") or ""), "user": self.bot_user_id,
+                       "bot_id": self.bot_id, "upload": True, "display_as_bot": False,
+                       "files": [self._public_file(r) for r in fresh]}
+            ts = self._store(channel, message, thread_ts)
+            for record in fresh:
+                share = {"ts": ts, "channel_name": channel, "team_id": self.team_id, "share_user_id": self.bot_user_id}
+                if thread_ts:
+                    share["thread_ts"] = message["thread_ts"]
+                kind = "public" if channel[:1] == "C" else "private"
+                record["shares"].setdefault(kind, {}).setdefault(channel, []).append(share)
+                record["channels" if kind == "public" else "groups"].append(channel)
+            message["files"] = [self._public_file(r) for r in fresh]
+        return {"ok": True, "files": [{"id": r["id"], "title": r["title"]} for r, _ in records]}
+
+    def _files_info(self, args: dict[str, Any], method: str) -> dict[str, Any]:
+        record = self._files.get(str(args.get("file") or ""))
+        if record is None or not record["completed"]:
+            raise SlackError("file_not_found")
+        return {"ok": True, "file": copy.deepcopy(self._public_file(record)), "comments": [],
+                "response_metadata": {"next_cursor": ""}}
+
+    def _file_transfer(self, request: RecordedRequest) -> web.StreamResponse:
+        """The upload URL (POST the bytes, no token: the URL is the permission) and url_private (GET, with the
+        bot token; without it Slack answers a sign-in page, here 403)."""
+        with self.lock:
+            if request.path.startswith("/upload/v1/"):
+                record = self._files.get(request.path.rsplit("/", 1)[-1])
+                if record is None or record["completed"] or request.method != "POST":
+                    return web.Response(status=404, text="not found")
+                self._file_bytes[record["id"]] = request.raw
+                record.update(uploaded=True, size=len(request.raw))
+                return web.Response(status=200, text=f"OK - {len(request.raw)}")
+            authorization = request.header("authorization") or ""
+            if authorization != f"Bearer {self.token}":
+                return web.Response(status=403, text="sign in to see this file")
+            file_id = request.path[len("/files-pri/"):].split("/", 1)[0].rsplit("-", 1)[-1]
+            if file_id not in self._file_bytes:
+                return web.Response(status=404, text="file not found")
+            return web.Response(body=self._file_bytes[file_id], content_type="application/octet-stream")
 
 
 @pytest.fixture(name="slack_api")

@@ -91,7 +91,7 @@ def test_wedsyncs_four_patterns_give_their_exact_classification(
     result = classify(subject, description, PATTERNS)
     assert (result.category, result.type, result.tags, result.template) == expected
     assert result.confidence == 0.9
-    assert result.reason == f"matched the {pattern} pattern"
+    assert result.reason == f"pattern: {pattern}"
     assert result.source == "pattern"
 
 
@@ -130,7 +130,7 @@ def test_security_and_data_loss_come_first_then_wedsyncs_four_in_their_order() -
     ],
 )
 def test_when_two_patterns_match_the_earlier_one_wins(description: str, winner: str) -> None:
-    assert classify("Help", description, PATTERNS).reason == f"matched the {winner} pattern"
+    assert classify("Help", description, PATTERNS).reason == f"pattern: {winner}"
 
 
 def test_the_order_of_the_patterns_decides_not_how_specific_they_are() -> None:
@@ -261,7 +261,7 @@ def test_a_custom_pattern_carries_its_own_tags_template_and_confidence() -> None
         ("seating",),
         "seating_help",
         0.6,
-        "matched the seating pattern",
+        "pattern: seating",
         "pattern",
     )
 

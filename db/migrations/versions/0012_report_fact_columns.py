@@ -9,7 +9,7 @@ column the report facts read, so the period's tickets are one range of one index
 Existing rows get their copies here, extracted from the JSON exactly as the reports extracted them.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0008
 Create Date: 2026-12-03 08:55:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
