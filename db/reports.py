@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, select, type_coerce
+from sqlalchemy import String, Table, Text, and_, func, select, type_coerce
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,12 +26,13 @@ from db.tables import TicketLinkRow
 from db.tickets import OPEN_STATUSES, TICKETS
 from ticketing import reports
 from ticketing.calendar import Calendar
-from ticketing.reports import DailyRow, Dashboard, Period, TicketFacts
+from ticketing.reports import DailyRow, Dashboard, Period, TicketFacts, Trend
 
 LINKS = cast(Table, TicketLinkRow.__table__)
 _OPEN = [s.value for s in OPEN_STATUSES]
 _NO_CALENDARS: Mapping[str, Calendar] = {}
 _SAME_MOMENT = timedelta(seconds=1)
+_new = object.__new__
 
 
 def _moment(column: Any) -> Any:
@@ -49,15 +52,15 @@ def _maybe_at(value: Any) -> datetime | None:
 
 
 def _columns() -> list[Any]:
-    t, meta, state = TICKETS.c, TICKETS.c.metadata, TICKETS.c.sla_state
+    """What the facts read: all of it in ix_tickets_report_facts (db/tables.py), so no row is visited. The JSON
+    values (metadata's flags, the SLA clocks) are their plain copies, kept on every write."""
+    t = TICKETS.c
     return [
         t.id, t.team, t.category, t.priority, t.user_tier, t.status, _moment(t.created_at),
         _moment(t.first_response_at), _moment(t.resolved_at), _moment(t.closed_at), t.assigned_to,
         t.escalation_level, t.sla_breach, t.satisfaction_rating, type_coerce(t.tags, String), LINKS.c.related_id,
-        meta[("extra", "reopened")].as_integer(), meta[("extra", "deflected")].as_boolean(),
-        meta[("extra", "imported")].as_boolean(),
-        state[("clocks", 0, "used")].as_float(), state[("clocks", 0, "stopped_at")].as_string(),
-        state[("clocks", 1, "used")].as_float(), state[("clocks", 1, "stopped_at")].as_string(),
+        t.report_reopened, t.report_deflected, t.report_imported,
+        t.first_clock_used, t.first_clock_stopped_at, t.resolution_clock_used, t.resolution_clock_stopped_at,
     ]
 
 
@@ -96,17 +99,21 @@ def _clocked(used: Any, stopped: str | None, moment: Any) -> float | None:
 def _facts(row: Any) -> TicketFacts:
     (ticket_id, team, category, priority, tier, status, created, first, resolved, closed, assignee, level, breach,
      rating, tags, merged_into, reopened, deflected, imported, first_used, first_stop, res_used, res_stop) = row
-    return TicketFacts(
+    # Every field set at once in the new object's __dict__: the frozen dataclass's __init__ sets its 21 fields
+    # one object.__setattr__ at a time, which was a third of this function at 100,000 tickets. The object is
+    # the same (tests/bot/test_reports.py checks each one equals `dataclasses.replace` of it).
+    facts = _new(TicketFacts)
+    facts.__dict__.update(
         id=ticket_id, team=team, category=category, priority=priority, tier=tier, status=status,
-        created_at=_at(created), first_response_at=_maybe_at(first), resolved_at=_maybe_at(resolved),
-        closed_at=_maybe_at(closed),
-        assignee=assignee,
-        reopened=int(reopened or 0), merged_into=merged_into, escalation_level=int(level or 0),
+        created_at=_at(created), first_response_at=None if first is None else _at(first),
+        resolved_at=None if resolved is None else _at(resolved), closed_at=None if closed is None else _at(closed),
+        assignee=assignee, reopened=int(reopened or 0), merged_into=merged_into, escalation_level=int(level or 0),
         sla_breached=bool(breach), csat=rating, deflected=bool(deflected), imported=bool(imported),
         tags=_tags(tags),
         first_response_clock_minutes=_clocked(first_used, first_stop, first),
         resolution_clock_minutes=_clocked(res_used, res_stop, resolved),
     )
+    return facts
 
 
 async def load_facts(session: AsyncSession, *, since: datetime, until: datetime,
@@ -140,10 +147,39 @@ async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, te
                           calendars: Mapping[str, Calendar] = _NO_CALENDARS) -> Dashboard:
     """The dashboard's data: the facts of the period and the one before (`load_facts`), and for the trends'
     five weeks, when they reach further back, only what trends read (`load_trend_facts`: a narrower read)."""
-    window, weeks = reports.summary_window(now, days), reports.trend_window(now)
+    window = reports.summary_window(now, days)
     facts = await load_facts(session, since=window.start, until=now, team=team)
-    trend_facts = None if window.start <= weeks.start else await load_trend_facts(session, weeks, team)
-    return reports.build_dashboard(facts, now, days, team, calendars, trend_facts)
+    trends = await load_trends(session, now, team)
+    return reports.build_dashboard(facts, now, days, team, calendars, trends=trends)
+
+
+def _counted_created(period: Period, team: str | None) -> ColumnElement[bool]:
+    """Created in `period`, not merged into another ticket, of `team` if given (as `reports.counted`)."""
+    t = TICKETS.c
+    merged = select(LINKS.c.ticket_id).where(LINKS.c.ticket_id == t.id, LINKS.c.kind == MERGED_INTO).exists()
+    condition = and_(t.created_at >= period.start, t.created_at < period.end, ~merged)
+    return condition if team is None else and_(condition, t.team == team)
+
+
+async def load_trends(session: AsyncSession, now: datetime, team: str | None = None) -> list[Trend]:
+    """`reports.build_trends` of the tickets that count, with the database doing the counting: this week's
+    tickets are read with only their id, category and tags, and the weeks before come counted per category
+    and list of tags (a few dozen rows whatever the number of tickets)."""
+    t = TICKETS.c
+    week, history = reports.trend_periods(now)
+    current: dict[str, list[str]] = defaultdict(list)
+    for ticket_id, category, tags in await session.execute(
+            select(t.id, t.category, sql_cast(t.tags, Text)).where(_counted_created(week, team))):
+        for key in reports.trend_keys(category, _tags(tags)):
+            current[key].append(ticket_id)
+    usual: Counter[str] = Counter()
+    stored_tags = sql_cast(t.tags, Text)
+    for category, tags, count in await session.execute(
+            select(t.category, stored_tags, func.count()).where(_counted_created(history, team))
+            .group_by(t.category, stored_tags)):
+        for key in reports.trend_keys(category, _tags(tags)):
+            usual[key] += count
+    return reports.trends_of(current, usual)
 
 
 async def load_trend_facts(session: AsyncSession, weeks: Period, team: str | None = None) -> list[TicketFacts]:

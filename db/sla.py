@@ -22,12 +22,26 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[st
     return list((await session.execute(query)).scalars())
 
 
+def report_clock_values(state: dict[str, Any] | None) -> dict[str, Any]:
+    """The reports' plain copies of the first two clocks' used minutes and stop moments (db/tables.py, "Report
+    facts"), as the JSON holds them: clocks[0] is the first-response clock, clocks[1] the resolution clock."""
+    clocks = state.get("clocks") if isinstance(state, dict) else None
+    found: list[Any] = clocks if isinstance(clocks, list) else []
+    values: dict[str, Any] = {}
+    for n, prefix in enumerate(("first_clock", "resolution_clock")):
+        clock = found[n] if n < len(found) and isinstance(found[n], dict) else {}
+        used, stopped = clock.get("used"), clock.get("stopped_at")
+        values[f"{prefix}_used"] = None if used is None else float(used)
+        values[f"{prefix}_stopped_at"] = None if stopped is None else str(stopped)
+    return values
+
+
 async def set_state(session: AsyncSession, ticket_id: str, state: dict[str, Any] | None,
                     next_at: datetime | None, first_due: datetime | None = None,
                     resolution_due: datetime | None = None) -> None:
     """The clocks and the next moment; a deadline given (a running clock's) replaces the stored one, a paused
     or stopped clock keeps its last."""
-    values: dict[str, Any] = {"sla_state": state, "sla_next_at": next_at}
+    values: dict[str, Any] = {"sla_state": state, "sla_next_at": next_at, **report_clock_values(state)}
     if first_due is not None:
         values["sla_first_response_due"] = first_due
     if resolution_due is not None:

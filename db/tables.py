@@ -92,11 +92,26 @@ class TicketRow(Base):
     sla_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
     sla_next_at: Mapped[datetime | None] = mapped_column(index=True)
     language: Mapped[str] = mapped_column(String(8), server_default="en")  # 0009, issue 11
+    # Report facts (migration 0012): copies of the few JSON values the reports read (metadata.extra's flags,
+    # the SLA clocks' used minutes and stop moments), kept by db/tickets.py and db/sla.py on every write, so
+    # that the report index below covers every column the dashboard reads: no JSON parsed, no row visited.
+    report_reopened: Mapped[int] = mapped_column(Integer, server_default="0")
+    report_deflected: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())
+    report_imported: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())
+    first_clock_used: Mapped[float | None] = mapped_column(Float)
+    first_clock_stopped_at: Mapped[str | None] = mapped_column(String(40))
+    resolution_clock_used: Mapped[float | None] = mapped_column(Float)
+    resolution_clock_stopped_at: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (
         CheckConstraint(
             "satisfaction_rating IS NULL OR (satisfaction_rating >= 1 AND satisfaction_rating <= 5)",
             name="rating_range",
         ),
+        Index("ix_tickets_report_facts", *(  # what db/reports._columns reads
+            "created_at", "team", "category", "priority", "user_tier", "status", "first_response_at",
+            "resolved_at", "closed_at", "assigned_to", "escalation_level", "sla_breach", "satisfaction_rating",
+            "tags", "report_reopened", "report_deflected", "report_imported", "first_clock_used",
+            "first_clock_stopped_at", "resolution_clock_used", "resolution_clock_stopped_at", "id")),
     )
 
 

@@ -295,6 +295,9 @@ def _ticket_values(ticket: Ticket) -> dict[str, Any]:
     values = _ticket_columns(ticket)
     values["metadata"] = values.pop("metadata_")
     values["language"] = ticket.language  # revision 0009
+    extra = ticket.metadata.extra  # the reports' plain copies of its flags (db/tables.py, "Report facts")
+    values.update(report_reopened=int(extra.get("reopened") or 0), report_deflected=bool(extra.get("deflected")),
+                  report_imported=bool(extra.get("imported")))
     return values
 
 

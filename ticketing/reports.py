@@ -49,7 +49,7 @@ __all__ = [  # the values live in ticketing.report_model; they are imported from
     "Summary", "TicketFacts", "Trend", "VolumePoint", "build_agents", "build_backlog", "build_categories",
     "build_daily", "build_dashboard", "build_summary", "build_trends", "build_volume", "counted", "created_in",
     "facts_window", "first_response_minutes", "open_at", "percentile", "resolution_minutes", "resolved_in", "spread",
-    "summary_window", "trend_window",
+    "summary_window", "trend_keys", "trend_periods", "trend_window", "trends_of",
 ]
 
 FIRST_RESPONSE_TARGET_MINUTES = 30.0
@@ -258,20 +258,34 @@ def build_agents(facts: Sequence[TicketFacts], period: Period, calendars: Mappin
 def build_trends(facts: Sequence[TicketFacts], now: datetime) -> list[Trend]:
     """Categories and tags whose count in the last 7 days is >= TREND_FACTOR x their mean over the
     TREND_WEEKS weeks before, and at least TREND_MINIMUM tickets."""
-    week = Period(now - timedelta(days=7), now)
-    history = Period(week.start - timedelta(days=7 * TREND_WEEKS), week.start)
+    week, history = trend_periods(now)
     current: dict[str, list[str]] = defaultdict(list)
     usual: Counter[str] = Counter()
     for f in facts:
-        keys = [f"category:{f.category}", *(f"tag:{t}" for t in f.tags)]
-        for key in keys:
+        for key in trend_keys(f.category, f.tags):
             if f.created_at in week:
                 current[key].append(f.id)
             elif f.created_at in history:
                 usual[key] += 1
-    trends = [Trend(key, len(ids), usual[key] / TREND_WEEKS, tuple(sorted(ids)))
+    return trends_of(current, usual)
+
+
+def trend_periods(now: datetime) -> tuple[Period, Period]:
+    """The trends' last 7 days, and the TREND_WEEKS weeks before them (their usual)."""
+    week = Period(now - timedelta(days=7), now)
+    return week, Period(week.start - timedelta(days=7 * TREND_WEEKS), week.start)
+
+
+def trend_keys(category: str, tags: Iterable[str]) -> list[str]:
+    """What a ticket counts towards in the trends: its category and each of its tags."""
+    return [f"category:{category}", *(f"tag:{t}" for t in tags)]
+
+
+def trends_of(current: Mapping[str, Sequence[str]], usual: Mapping[str, int]) -> list[Trend]:
+    """The trends from the ids of this week's tickets per key and the count per key over the weeks before."""
+    trends = [Trend(key, len(ids), usual.get(key, 0) / TREND_WEEKS, tuple(sorted(ids)))
               for key, ids in current.items()
-              if len(ids) >= TREND_MINIMUM and len(ids) >= TREND_FACTOR * usual[key] / TREND_WEEKS]
+              if len(ids) >= TREND_MINIMUM and len(ids) >= TREND_FACTOR * usual.get(key, 0) / TREND_WEEKS]
     return sorted(trends, key=lambda t: (-(t.this_week - t.usual), t.key))
 
 
@@ -286,18 +300,24 @@ def build_backlog(facts: Sequence[TicketFacts], now: datetime) -> list[BacklogBu
 
 
 def build_dashboard(facts: Sequence[TicketFacts], now: datetime, days: int, team: str | None,
-                    calendars: Mapping[str, Calendar], trend_facts: Sequence[TicketFacts] | None = None) -> Dashboard:
+                    calendars: Mapping[str, Calendar], trend_facts: Sequence[TicketFacts] | None = None, *,
+                    trends: Sequence[Trend] | None = None) -> Dashboard:
     """Everything the dashboard shows for the last `days` days before `now`. `facts` must cover the period,
-    the one before it and every ticket open now; the trends' five weeks come from `trend_facts` when given
-    (only ids, categories, tags and created times are read from them), else from `facts`."""
+    the one before it and every ticket open now; the trends are `trends` when given (already worked out, e.g.
+    by the database), else built from `trend_facts` when given (only ids, categories, tags and created times
+    are read from them), else from `facts`."""
     period = Period.last_days(now, days)
     mine = counted(facts, team)
-    trending = mine if trend_facts is None else counted(trend_facts, team)
+    if trends is None:
+        trends = build_trends(mine if trend_facts is None else counted(trend_facts, team), now)
+    start, end = period.start, period.end
+    # What the period's tables and charts read: the tickets created or resolved in it (one pass, not one each).
+    active = [f for f in mine if start <= f.created_at < end
+              or (f.resolved_at is not None and start <= f.resolved_at < end)]
     return Dashboard(
-        period, team, build_summary(mine, period, calendars), tuple(build_volume(mine, period)),
-        tuple(build_categories(mine, period)), tuple(build_agents(mine, period, calendars)),
-        tuple(build_trends(trending, now)), tuple(build_backlog(mine, now)),
-        tuple(build_daily(mine, period, calendars)),
+        period, team, build_summary(mine, period, calendars), tuple(build_volume(active, period)),
+        tuple(build_categories(active, period)), tuple(build_agents(active, period, calendars)),
+        tuple(trends), tuple(build_backlog(mine, now)), tuple(build_daily(active, period, calendars)),
     )
 
 
