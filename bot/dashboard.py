@@ -356,13 +356,17 @@ def _view(desk: Desk, request: web.Request) -> tuple[int, str | None] | str:
 
 
 def _same_origin(desk: Desk, request: web.Request) -> bool:
-    """A POST from our own page: its Origin is this server's (as the browser reached it, or the public URL);
-    without an Origin header, the browser's Sec-Fetch-Site must say same-origin."""
+    """A POST from our own page. Browsers say so in Sec-Fetch-Site; the Origin, when it is a real one (with
+    Referrer-Policy no-referrer Chromium sends `Origin: null`), must be this server's as the browser reached it or
+    the public URL's. A request with neither says nothing about where it came from and is refused."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
     origin = request.headers.get("Origin")
-    if origin is None:
-        return request.headers.get("Sec-Fetch-Site") == "same-origin"
-    public = urlsplit(desk.settings.base_url)
-    return origin in {f"{request.scheme}://{request.host}", f"{public.scheme}://{public.netloc}"}
+    if origin not in (None, "null"):
+        public = urlsplit(desk.settings.base_url)
+        return origin in {f"{request.scheme}://{request.host}", f"{public.scheme}://{public.netloc}"}
+    return fetch_site == "same-origin"
 
 
 def add_dashboard_routes(web_app: web.Application, desk: Desk) -> None:

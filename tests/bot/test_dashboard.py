@@ -205,6 +205,8 @@ async def test_a_session_ends_at_its_expiry_at_sign_out_and_when_the_person_leav
 
     assert await logout(manager) == 403  # no Origin, no Sec-Fetch-Site: not known to be our page
     assert await logout(manager, Origin="https://evil.example") == 403
+    assert await logout(manager, Origin=base, **{"Sec-Fetch-Site": "cross-site"}) == 403
+    assert await logout(manager, Origin="null") == 403
     assert (await get(base, "/dashboard", manager))[0] == 200
     assert await logout(manager, Origin=base) == 200
     assert (await get(base, "/dashboard", manager))[0] == 403
