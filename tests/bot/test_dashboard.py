@@ -37,7 +37,8 @@ async def base(desk: Desk) -> AsyncIterator[str]:  # noqa: F811
         yield url
 
 
-async def get(base: str, path: str, cookie: str | None = None, **headers: str) -> tuple[int, str, aiohttp.ClientResponse]:
+async def get(base: str, path: str, cookie: str | None = None, **headers: str
+              ) -> tuple[int, str, aiohttp.ClientResponse]:
     sent = {**headers, **({"Cookie": f"{COOKIE}={cookie}"} if cookie else {})}
     async with aiohttp.ClientSession() as client, client.get(base + path, headers=sent,
                                                               allow_redirects=False) as response:
