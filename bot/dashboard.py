@@ -46,7 +46,7 @@ from bot.dashboard_access import (
 )
 from bot.desk import Desk
 from db import reports as report_store
-from ticketing.reports import PRIORITIES, AgentRow, Dashboard, Figure, Spread, Summary
+from ticketing.reports import PRIORITIES, AgentRow, Better, Dashboard, Figure, Spread, Summary
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -145,7 +145,7 @@ def _change(figure: Figure, days: int) -> str:
     change = figure.change
     if change is None:
         return f"No figure for the previous {days} days"
-    good = (change < 0) if figure.better.value == "lower" else (change > 0)
+    good = (change < 0) if figure.better is Better.LOWER else (change > 0)
     tone = "same" if change == 0 else ("good" if good else "bad")
     return (f'<span class="delta {tone}">{_e(_signed(change, figure.unit))}</span> vs previous {days} days '
             f"({_e(amount(figure.previous, figure.unit))})")
