@@ -1,4 +1,5 @@
-"""The App Home: the agent's open tickets, the team queue, and how the desk is doing against its targets."""
+"""The App Home: the agent's open tickets, the team queue, how the desk is doing against its targets, and the
+button that opens the dashboard page (bot/dashboard.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, SectionBlock
 from slack_sdk.models.views import View
 
 from blocks import limits
@@ -17,8 +18,8 @@ from blocks.parts import button, clip, context, fields_section, header, mrkdwn, 
 from blocks.text import duration, slack_date
 from ticketing.model import Priority, Ticket
 
-# header, updated, your title, divider, queue title, divider, numbers title, numbers
-FIXED_BLOCKS = 8
+# header, updated, your title, divider, queue title, divider, numbers title, numbers, dashboard button
+FIXED_BLOCKS = 9
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def build_home(
         DividerBlock(),
         section(f"*Numbers* · {clip(stats.period, 100)}"),
         fields_section(stats_fields(stats)),
+        ActionsBlock(elements=[button("Open dashboard", Action.OPEN_DASHBOARD, "dashboard")]),
     ]
     return View(type="home", blocks=blocks)
 

@@ -29,6 +29,8 @@ class Action(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     OPEN_THREAD = "open_thread"  # a url button: Slack still sends an action, acknowledge it
     FOUNDER_ASSIGN_ME = "founder_assign_me"
+    OPEN_DASHBOARD = "open_dashboard"  # the App Home's button: answers with a one-use link in a modal
+    DASHBOARD_LINK = "dashboard_link"  # the link button itself: Slack still sends an action, acknowledge it
 
 
 class Callback(StrEnum):
@@ -40,6 +42,7 @@ class Callback(StrEnum):
     PRIORITY_MODAL = "priority_modal"
     CATEGORY_MODAL = "category_modal"
     NEW_TICKET_MODAL = "new_ticket_modal"
+    DASHBOARD_MODAL = "dashboard_modal"  # the sign-in link (or the refusal); nothing to submit
 
 
 class Field(StrEnum):

@@ -1,4 +1,5 @@
-"""Signed links for customers (rating, comment, "did this solve it?"): unguessable, expiring, tamper-proof.
+"""Signed links for customers (rating, comment, "did this solve it?") and for the dashboard's sign-in (one
+person's, ten minutes, once: bot/dashboard_access.py): unguessable, expiring, tamper-proof.
 
 A token is two URL-safe base64 parts (no padding) joined by a dot:
 
@@ -42,6 +43,7 @@ class Purpose(StrEnum):
     RATING = "csat"
     COMMENT = "csat-comment"
     DEFLECT = "deflect"
+    DASHBOARD = "dashboard"  # ticket id field "dashboard", value the Slack user id it signs in
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import html
 from aiohttp import web
 
 from bot import csat, deflection
+from bot.dashboard import add_dashboard_routes
 from bot.desk import Desk
 from bot.links import TOKEN_LIFETIME, Purpose, read_token
 
@@ -208,7 +209,7 @@ def add_customer_routes(web_app: web.Application, desk: Desk) -> None:
 
 
 def build_customer_web_app(desk: Desk) -> web.Application:
-    """Just the customer pages (and /health), for `serve` when there is no Slack HTTP server to join."""
+    """The customer pages and the dashboard (and /health), for `serve` when there is no Slack HTTP server to join."""
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -216,4 +217,5 @@ def build_customer_web_app(desk: Desk) -> web.Application:
     web_app = web.Application(client_max_size=256 * 1024)
     web_app.router.add_get("/health", health)
     add_customer_routes(web_app, desk)
+    add_dashboard_routes(web_app, desk)
     return web_app

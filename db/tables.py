@@ -378,3 +378,28 @@ class TicketMetricDeltaRow(Base):
 
 
 Index("ix_tickets_resolved_at", TicketRow.resolved_at)
+
+
+# -- the dashboard (issue 10): its one-use sign-in links and its sessions -------------------------------------
+
+
+class DashboardLinkUsedRow(Base):
+    """A dashboard sign-in link that has been used: the primary key lets it start one session only, whichever
+    `serve` process the click reaches. Kept until the link would have expired anyway."""
+
+    __tablename__ = "dashboard_links_used"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the whole token
+    slack_user_id: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DashboardSessionRow(Base):
+    """A signed-in dashboard session. Only the hash of the cookie's random id is stored, so a copy of the
+    database opens no session."""
+
+    __tablename__ = "dashboard_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's value
+    slack_user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

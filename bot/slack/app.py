@@ -99,7 +99,7 @@ def _only_people(desk: Desk) -> Callable[..., Awaitable[Any]]:
     async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[Any]], ack: Any, client: AsyncWebClient
                          ) -> Any:
         user = actor_of(body)
-        if body.get("type") == "event_callback" or user is None or is_person(desk, user):
+        if body.get("type") == "event_callback" or user is None or is_person(desk, user) or _dashboard_ask(body):
             return await next()
         log.warning("refused a %s from a user who is not in support.yml", body.get("type") or "command")
         channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
@@ -109,6 +109,17 @@ def _only_people(desk: Desk) -> Callable[..., Awaitable[Any]]:
         return BoltResponse(status=200, body="")
 
     return middleware
+
+
+def _dashboard_ask(body: dict[str, Any]) -> bool:
+    """The dashboard's button or `/ticket dashboard`: its listeners decide themselves (leads and managers who are
+    not agents may open the dashboard; a stranger gets the refusal there, also from the App Home, which has no
+    channel for this middleware's ephemeral answer)."""
+    actions = body.get("actions") or []
+    if body.get("type") == "block_actions" and actions and isinstance(actions[0], dict):
+        return actions[0].get("action_id") in (Action.OPEN_DASHBOARD, Action.DASHBOARD_LINK)
+    words = str(body.get("text") or "").split()
+    return bool(body.get("command")) and bool(words) and words[0].lower() == commands.DASHBOARD_WORD
 
 
 def is_person(desk: Desk, user: str) -> bool:

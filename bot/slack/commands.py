@@ -1,4 +1,4 @@
-"""`/ticket` and the App Home."""
+"""`/ticket` and the App Home (with its "Open dashboard" button)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks import dashboard as dashboard_blocks
 from blocks.card import build_ticket_card, customer_label
 from blocks.home import HomeStats, build_home
-from blocks.ids import Callback, Field
+from blocks.ids import Action, Callback, Field
 from blocks.modals import build_new_ticket_modal
+from bot.dashboard_access import LINK_LIFETIME, can_view, sign_in_link
 from bot.desk import Desk
 from bot.imports import RowError, parse_email_address
 from db import metrics
@@ -21,7 +23,9 @@ from ticketing.create import NewTicket
 from ticketing.model import Priority, Source, Ticket
 
 HELP = ("`/ticket ID` shows a ticket · `/ticket mine` your open tickets · `/ticket queue [team]` a team's "
-        "unassigned tickets · `/ticket new` opens a ticket for a customer who phoned or chatted")
+        "unassigned tickets · `/ticket new` opens a ticket for a customer who phoned or chatted · "
+        "`/ticket dashboard` a link to the dashboard page")
+DASHBOARD_WORD = "dashboard"
 
 
 def by_urgency(tickets: list[Ticket]) -> list[Ticket]:
@@ -52,6 +56,12 @@ def register(app: AsyncApp, desk: Desk) -> None:
             await say(HELP)
         elif words[0].lower() == "new":
             await client.views_open(trigger_id=command["trigger_id"], view=build_new_ticket_modal())
+        elif words[0].lower() == DASHBOARD_WORD:
+            if not can_view(desk.config, user):
+                await say(dashboard_blocks.REFUSED)
+                return
+            text, blocks = dashboard_blocks.link_blocks(await sign_in_link(desk, user), _link_minutes())
+            await say(text, [b.to_dict() for b in blocks])
         elif words[0].lower() == "mine":
             async with desk.db.sessions() as session:
                 mine = await ticket_store.list_tickets(session, OPEN_STATUSES, assignee=user, limit=200)
@@ -96,10 +106,26 @@ def register(app: AsyncApp, desk: Desk) -> None:
         user = body["user"]["id"]
         await client.chat_postMessage(channel=user, text=f"Opened {created.ticket.id} for {email}.")
 
+    @app.action(Action.OPEN_DASHBOARD)
+    async def open_dashboard(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        view = (dashboard_blocks.link_modal(await sign_in_link(desk, user), _link_minutes())
+                if can_view(desk.config, user) else dashboard_blocks.refused_modal())
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(Action.DASHBOARD_LINK)
+    async def dashboard_link(ack: Any) -> None:
+        await ack()  # a link button: Slack opens the URL; nothing to do here
+
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = event["user"]
         await client.views_publish(user_id=user, view=await home_view(desk, user))
+
+
+def _link_minutes() -> int:
+    return int(LINK_LIFETIME.total_seconds() // 60)
 
 
 def _team_of(desk: Desk, user: str) -> str:

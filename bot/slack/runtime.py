@@ -10,6 +10,7 @@ import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot.dashboard import add_dashboard_routes
 from bot.desk import Desk
 from bot.errors import SettingsError
 from bot.settings import Settings
@@ -77,6 +78,7 @@ async def _start(desk: Desk, settings: Settings, say: Callable[[str], None],
         return parts
     web_app = build_web_app(app)
     add_customer_routes(web_app, desk)
+    add_dashboard_routes(web_app, desk)
     parts.http = HttpServer(web_app, settings.http_host, settings.http_port)
     try:
         await parts.http.start()

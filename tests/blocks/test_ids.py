@@ -21,13 +21,14 @@ from blocks.ids import (
 def test_the_action_ids_are_the_documented_ones() -> None:
     assert {a.value for a in Action} == {
         "assign_me", "assign_pick", "reply", "escalate", "resolve", "overflow", "undo_send", "send_now",
-        "keep_note", "acknowledge", "open_thread", "founder_assign_me",
+        "keep_note", "acknowledge", "open_thread", "founder_assign_me", "open_dashboard", "dashboard_link",
     }
 
 
 def test_the_callback_ids_are_the_documented_ones() -> None:
     assert {c.value for c in Callback} == {
         "reply_modal", "escalate_modal", "note_modal", "priority_modal", "category_modal", "new_ticket_modal",
+        "dashboard_modal",
     }
 
 
