@@ -20,16 +20,36 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.sparse import hstack
+from scipy.sparse import csr_matrix, hstack
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 RECALL_FIRST = ("security", "data_loss")
-RECALL_FIRST_WEIGHT = 1.6
-RECALL_FIRST_THRESHOLD = 0.35
-DEFAULT_C = 1.0
+# The pickled layout of TicketModel, recorded beside every model file (channels.learned.store): 1 was the first
+# release (fixed `words`/`chars` vectorizers, no config); 2 holds a ModelConfig and a list of vectorizers.
+MODEL_FORMAT = 2
 MAX_CHARS = 3000  # the start of a long mail says what it is about; bounds the predict time
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every hyper-parameter of the model, in one place so that bench/tune_learned.py scores exactly what ships
+    (the defaults are what it chose; see the module docstring)."""
+
+    word_ngrams: tuple[int, int] = (1, 3)
+    word_min_df: int = 1
+    char_ngrams: tuple[int, int] | None = (2, 5)  # None: no character n-grams
+    char_min_df: int = 2
+    sublinear_tf: bool = True
+    c: float = 1.0
+    type_c: float = 1.0
+    recall_weight: float = 1.6  # class weight of security and data_loss in the category head
+    recall_threshold: float = 0.35  # either of them wins at this probability (see `TicketModel._guess`)
+    type_sees_category: float = 0.0  # > 0: the type head also reads the category probabilities, at this scale
+
+
+DEFAULT_CONFIG = ModelConfig()
 
 
 @dataclass(frozen=True)
@@ -63,32 +83,58 @@ def normalise(subject: str, description: str) -> str:
     return text if plain == text else f"{text} | {plain}"
 
 
+def vectorizers(config: ModelConfig) -> list[TfidfVectorizer]:
+    """The word and (unless off) character TF-IDF vectorizers of `config`, unfitted."""
+    found = [TfidfVectorizer(analyzer="word", ngram_range=config.word_ngrams, min_df=config.word_min_df,
+                             sublinear_tf=config.sublinear_tf, token_pattern=r"(?u)\b\w[\w']*\b",
+                             max_features=120_000)]
+    if config.char_ngrams is not None:
+        found.append(TfidfVectorizer(analyzer="char_wb", ngram_range=config.char_ngrams, min_df=config.char_min_df,
+                                     sublinear_tf=config.sublinear_tf, max_features=200_000))
+    return found
+
+
+def calibrated_svm(c: float, class_weight: dict[str, float] | None = None) -> CalibratedClassifierCV:
+    return CalibratedClassifierCV(LinearSVC(C=c, class_weight=class_weight, random_state=0), method="sigmoid",
+                                  cv=3, n_jobs=2)
+
+
+def recall_weights(categories: Iterable[str], weight: float) -> dict[str, float]:
+    return {c: (weight if c in RECALL_FIRST else 1.0) for c in set(categories)}
+
+
+def with_categories(x: Any, category_p: Any, scale: float) -> Any:
+    """The text features plus the category probabilities as extra columns (the type head's input when the
+    config says it sees the category): a ticket's type follows its category closely (onboarding is onboarding,
+    performance a bug, training a question)."""
+    return hstack([x, csr_matrix(np.asarray(category_p, dtype=np.float64) * scale)]).tocsr()
+
+
 class TicketModel:
     """Fitted vectorizers and the two heads. Pickled with joblib by the store (channels.learned.store)."""
 
-    def __init__(self, c: float = DEFAULT_C, recall_weight: float = RECALL_FIRST_WEIGHT,
-                 recall_threshold: float = RECALL_FIRST_THRESHOLD) -> None:
-        self.c = c
-        self.recall_weight = recall_weight
-        self.recall_threshold = recall_threshold
-        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True,
-                                     token_pattern=r"(?u)\b\w[\w']*\b", max_features=120_000)
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                                     max_features=200_000)
-        self.category_head = CalibratedClassifierCV(
-            LinearSVC(C=c, random_state=0), method="sigmoid", cv=3, n_jobs=2)
-        self.type_head = CalibratedClassifierCV(
-            LinearSVC(C=c, random_state=0), method="sigmoid", cv=3, n_jobs=2)
+    format = MODEL_FORMAT  # pickled with the instance (set in __init__): what a loaded file was written as
+
+    def __init__(self, config: ModelConfig = DEFAULT_CONFIG) -> None:
+        self.format = MODEL_FORMAT
+        self.config = config
+        self.vectorizers = vectorizers(config)
+        self.category_head = calibrated_svm(config.c)
+        self.type_head = calibrated_svm(config.type_c)
         self.rows = 0
         self._fast: FastHeads | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_fast": None}  # rebuilt on first use after loading
 
+    @property
+    def recall_threshold(self) -> float:
+        return self.config.recall_threshold
+
     def _features(self, texts: Sequence[str], fit: bool = False) -> Any:
         if fit:
-            return hstack([self.words.fit_transform(texts), self.chars.fit_transform(texts)]).tocsr()
-        return hstack([self.words.transform(texts), self.chars.transform(texts)]).tocsr()
+            return hstack([v.fit_transform(texts) for v in self.vectorizers]).tocsr()
+        return hstack([v.transform(texts) for v in self.vectorizers]).tocsr()
 
     def fit(self, rows: Sequence[TrainingRow], progress: Callable[[str], None] | None = None) -> TicketModel:
         if len({r.category for r in rows}) < 2 or len({r.type for r in rows}) < 2:
@@ -98,15 +144,24 @@ class TicketModel:
         say("vectorizing")
         x = self._features(texts, fit=True)
         categories = np.array([r.category for r in rows])
-        weights = {c: (self.recall_weight if c in RECALL_FIRST else 1.0) for c in set(categories)}
-        self.category_head.set_params(estimator__class_weight=weights)
+        self.category_head.set_params(estimator__class_weight=recall_weights(categories,
+                                                                              self.config.recall_weight))
         say("category head")
         self.category_head.fit(x, categories)
         say("type head")
-        self.type_head.fit(x, np.array([r.type for r in rows]))
+        self.type_head.fit(self._type_input(x, categories=categories), np.array([r.type for r in rows]))
         self.rows = len(rows)
         self._fast = FastHeads.of(self)
         return self
+
+    def _type_input(self, x: Any, category_p: Any = None, categories: Any = None) -> Any:
+        """Training passes the true categories (one-hot), prediction the category head's probabilities."""
+        scale = self.config.type_sees_category
+        if scale <= 0:
+            return x
+        if categories is not None:
+            category_p = (categories[:, None] == self.category_head.classes_[None, :]).astype(np.float64)
+        return with_categories(x, category_p, scale)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -118,8 +173,9 @@ class TicketModel:
         if not texts:
             return []
         x = self._features(texts)
-        return [self._guess(c, t) for c, t in zip(self.category_head.predict_proba(x),
-                                                   self.type_head.predict_proba(x), strict=True)]
+        category_p = self.category_head.predict_proba(x)
+        type_p = self.type_head.predict_proba(self._type_input(x, category_p=category_p))
+        return [self._guess(c, t) for c, t in zip(category_p, type_p, strict=True)]
 
     def predict(self, subject: str, description: str) -> Guess:
         """One ticket through the compact path (`FastHeads`): the same numbers as `predict_many`, without
@@ -194,23 +250,32 @@ class _CalibratedLinear:
 class FastHeads:
     """Both heads for one text at a time (see `TicketModel.predict`)."""
 
-    def __init__(self, words: _Vectorizer, chars: _Vectorizer, category: _CalibratedLinear,
-                 type_: _CalibratedLinear) -> None:
-        self.words, self.chars, self.category, self.type = words, chars, category, type_
+    def __init__(self, vectorizers: list[_Vectorizer], category: _CalibratedLinear, type_: _CalibratedLinear,
+                 category_scale: float = 0.0) -> None:
+        self.vectorizers, self.category, self.type = vectorizers, category, type_
+        self.category_scale = category_scale
+        self.width = sum(len(v.vocabulary) for v in vectorizers)  # where the type head's category columns start
 
     @classmethod
     def of(cls, model: TicketModel) -> FastHeads:
-        words = _Vectorizer(model.words, 0)
-        return cls(words, _Vectorizer(model.chars, len(words.vocabulary)), _CalibratedLinear(model.category_head),
-                   _CalibratedLinear(model.type_head))
+        found, offset = [], 0
+        for fitted in model.vectorizers:
+            found.append(_Vectorizer(fitted, offset))
+            offset += len(found[-1].vocabulary)
+        return cls(found, _CalibratedLinear(model.category_head), _CalibratedLinear(model.type_head),
+                   model.config.type_sees_category)
 
     def probabilities(self, text: str) -> tuple[Any, Any]:
-        wi, wv = self.words.features(text)
-        ci, cv = self.chars.features(text)
-        indices, values = np.concatenate([wi, ci]), np.concatenate([wv, cv])
-        return self.category.probabilities(indices, values), self.type.probabilities(indices, values)
+        pieces = [v.features(text) for v in self.vectorizers]
+        indices = np.concatenate([i for i, _ in pieces])
+        values = np.concatenate([v for _, v in pieces])
+        category_p = self.category.probabilities(indices, values)
+        if self.category_scale > 0:
+            indices = np.concatenate([indices, self.width + np.arange(category_p.size)])
+            values = np.concatenate([values, category_p * self.category_scale])
+        return category_p, self.type.probabilities(indices, values)
 
 
 def train_model(rows: Sequence[TrainingRow], progress: Callable[[str], None] | None = None,
-                **params: float) -> TicketModel:
-    return TicketModel(**params).fit(rows, progress)
+                config: ModelConfig = DEFAULT_CONFIG) -> TicketModel:
+    return TicketModel(config).fit(rows, progress)
