@@ -46,7 +46,7 @@ class ModelConfig:
     type_c: float = 1.0
     recall_weight: float = 1.6  # class weight of security and data_loss in the category head
     recall_threshold: float = 0.35  # either of them wins at this probability (see `TicketModel._guess`)
-    type_sees_category: float = 0.0  # > 0: the type head also reads the category probabilities, at this scale
+    type_sees_category: float = 0.0  # > 0: the type head also reads the chosen category (one-hot, this value)
 
 
 DEFAULT_CONFIG = ModelConfig()
@@ -103,11 +103,21 @@ def recall_weights(categories: Iterable[str], weight: float) -> dict[str, float]
     return {c: (weight if c in RECALL_FIRST else 1.0) for c in set(categories)}
 
 
-def with_categories(x: Any, category_p: Any, scale: float) -> Any:
-    """The text features plus the category probabilities as extra columns (the type head's input when the
-    config says it sees the category): a ticket's type follows its category closely (onboarding is onboarding,
-    performance a bug, training a question)."""
-    return hstack([x, csr_matrix(np.asarray(category_p, dtype=np.float64) * scale)]).tocsr()
+def with_categories(x: Any, onehot: Any, scale: float) -> Any:
+    """The text features plus the category as one-hot extra columns (the type head's input when the config
+    says it sees the category): a ticket's type follows its category closely (onboarding is onboarding,
+    performance a bug, training a question). Training gives the true category, prediction the chosen one."""
+    return hstack([x, csr_matrix(np.asarray(onehot, dtype=np.float64) * scale)]).tocsr()
+
+
+def choose_category(classes: Any, category_p: Any, threshold: float) -> int:
+    """The most likely category, except that security or data loss wins at `threshold` (recall first)."""
+    best = int(np.argmax(category_p))
+    for label in RECALL_FIRST:  # recall first: a likely enough security or data-loss ticket is one
+        hits = np.flatnonzero(classes == label)
+        if hits.size and best != hits[0] and category_p[hits[0]] >= threshold and classes[best] not in RECALL_FIRST:
+            best = int(hits[0])
+    return best
 
 
 class TicketModel:
@@ -149,19 +159,21 @@ class TicketModel:
         say("category head")
         self.category_head.fit(x, categories)
         say("type head")
-        self.type_head.fit(self._type_input(x, categories=categories), np.array([r.type for r in rows]))
+        self.type_head.fit(self._type_input(x, categories), np.array([r.type for r in rows]))
         self.rows = len(rows)
         self._fast = FastHeads.of(self)
         return self
 
-    def _type_input(self, x: Any, category_p: Any = None, categories: Any = None) -> Any:
-        """Training passes the true categories (one-hot), prediction the category head's probabilities."""
+    def _type_input(self, x: Any, categories: Any) -> Any:
+        """The type head's input: training passes the true categories, prediction the chosen ones."""
         scale = self.config.type_sees_category
         if scale <= 0:
             return x
-        if categories is not None:
-            category_p = (categories[:, None] == self.category_head.classes_[None, :]).astype(np.float64)
-        return with_categories(x, category_p, scale)
+        onehot = np.asarray(categories)[:, None] == self.category_head.classes_[None, :]
+        return with_categories(x, onehot, scale)
+
+    def choose(self, category_p: Any) -> int:
+        return choose_category(self.category_head.classes_, category_p, self.config.recall_threshold)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -174,7 +186,8 @@ class TicketModel:
             return []
         x = self._features(texts)
         category_p = self.category_head.predict_proba(x)
-        type_p = self.type_head.predict_proba(self._type_input(x, category_p=category_p))
+        chosen = self.category_head.classes_[[self.choose(p) for p in category_p]]
+        type_p = self.type_head.predict_proba(self._type_input(x, chosen))
         return [self._guess(c, t) for c, t in zip(category_p, type_p, strict=True)]
 
     def predict(self, subject: str, description: str) -> Guess:
@@ -183,18 +196,13 @@ class TicketModel:
         if self._fast is None:
             self._fast = FastHeads.of(self)
         text = normalise(subject, description)
-        category_p, type_p = self._fast.probabilities(text)
+        category_p, type_p = self._fast.probabilities(text, self.choose)
         return self._guess(category_p, type_p)
 
     def _guess(self, category_p: Any, type_p: Any) -> Guess:
         classes = self.category_head.classes_
         order = np.argsort(category_p)[::-1]
-        best = int(order[0])
-        for label in RECALL_FIRST:  # recall first: a likely enough security or data-loss ticket is one
-            hits = np.flatnonzero(classes == label)
-            if hits.size and best != hits[0] and category_p[hits[0]] >= self.recall_threshold \
-                    and classes[best] not in RECALL_FIRST:
-                best = int(hits[0])
+        best = self.choose(category_p)
         t = int(np.argmax(type_p))
         ranked = tuple((str(classes[i]), round(float(category_p[i]), 4)) for i in order[:3])
         return Guess(str(classes[best]), round(float(category_p[best]), 4), str(self.type_head.classes_[t]),
@@ -265,14 +273,14 @@ class FastHeads:
         return cls(found, _CalibratedLinear(model.category_head), _CalibratedLinear(model.type_head),
                    model.config.type_sees_category)
 
-    def probabilities(self, text: str) -> tuple[Any, Any]:
+    def probabilities(self, text: str, choose: Callable[[Any], int]) -> tuple[Any, Any]:
         pieces = [v.features(text) for v in self.vectorizers]
         indices = np.concatenate([i for i, _ in pieces])
         values = np.concatenate([v for _, v in pieces])
         category_p = self.category.probabilities(indices, values)
         if self.category_scale > 0:
-            indices = np.concatenate([indices, self.width + np.arange(category_p.size)])
-            values = np.concatenate([values, category_p * self.category_scale])
+            indices = np.append(indices, self.width + choose(category_p))
+            values = np.append(values, self.category_scale)
         return category_p, self.type.probabilities(indices, values)
 
 
