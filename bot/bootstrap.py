@@ -21,8 +21,11 @@ from db.session import open_database
 log = logging.getLogger(__name__)
 
 
-async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
-    """Everything is checked before anything runs: a bad support.yml or DATABASE_URL stops here."""
+async def start_desk(settings: Settings, clock: Clock | None = None, train_missing: bool = False) -> Desk:
+    """Everything is checked before anything runs: a bad support.yml or DATABASE_URL stops here.
+
+    `train_missing`: with no usable learned model, train the seed model in the background. Only `serve` asks
+    for it: a one-shot CLI command would exit before the training ends (the patterns decide for it)."""
     config = load_config(settings.support_config)
     database = open_database(settings.database_url)
     try:
@@ -41,8 +44,7 @@ async def start_desk(settings: Settings, clock: Clock | None = None) -> Desk:
             desk.classifier, desk.drafter = model, model.draft_reply
         if settings.classifier_dir is not None:
             learned = LearnedClassifier(ModelStore(settings.classifier_dir), now=desk.clock.now)
-            status = await learned.start()
-            log.info("learned classifier: %s (%s)", status.state, status.detail)
+            await learned.start(train=train_missing)  # it logs the one line a missing model needs
             desk.learned, desk.learner = learned, learned
         languages = [c for c in settings.detect_languages.split(",") if c.strip()]
         if languages:

@@ -141,8 +141,8 @@ def status() -> None:
     learned = LearnedClassifier(store)
     now = learned.load_now()
     out.print(f"learned classifier: {now.state} - {now.detail}")
-    if now.state == "training":
-        out.print("  (the desk trains the shipped seed model at start; `classifier train` does it now)")
+    if now.state == "none":
+        out.print("  (`serve` trains the shipped seed model at start; `classifier train` does it now)")
     versions = Table(title=f"versions in {store.folder}")
     for column in ("version", "rows", "sources", "created", "sha256", "train s"):
         versions.add_column(column)

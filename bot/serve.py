@@ -98,7 +98,7 @@ def smtp_sender(settings: Settings) -> SmtpSender:
 
 async def start(settings: Settings, say: Say = log.info, desk: Desk | None = None) -> Running:
     """Start every part `settings` asks for; say what runs and what is not configured yet."""
-    desk = desk or await start_desk(settings)
+    desk = desk or await start_desk(settings, train_missing=True)
     inbox = Inbox(desk)
     listener = SmtpListener(
         SmtpListenerConfig(host=settings.smtp_listen_host, port=settings.smtp_listen_port,
@@ -134,7 +134,8 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         running.retrainer = Retrainer(desk, desk.learner, settings.classifier_retrain_seconds,
                                       settings.classifier_retrain_min)
         running.tasks.append(_task(running.retrainer.run(), "classifier-retrain"))
-        say(f"learned classifier: {desk.learner.status().detail}; retrains from agents' corrections")
+        if desk.learner.status().state != "training":  # a seed training in progress was said at its start
+            say(f"learned classifier: {desk.learner.status().detail}; retrains from agents' corrections")
     running.ticker = Ticker(desk, settings.sla_tick_seconds)
     running.tasks.append(_task(running.ticker.run(), "sla-ticker"))
     running.metrics = MetricsFolder(desk)

@@ -5,7 +5,10 @@ model only when both are unsure; then a fallback.
 except that one of WedSync's four yields to a learned answer of another category at STRICT_OVERRIDE or more
 (security and data loss always stand: missing them is the costly error); a learned answer at LEARNED_SURE or
 more beats a weak pattern; a weak pattern that agrees with the learned model is sure; anything else is unsure
-and the caller may ask the model, keeping `decision.classification` (the better guess) when it says nothing."""
+and the caller may ask the model, keeping `decision.classification` (the better guess) when it says nothing.
+A weak pattern never replaces a learned security or data-loss answer, however unsure: the learned model picks
+those recall first (at a probability below LEARNED_LEAN too), and a weak "billing" or "bug" word must not undo
+that choice."""
 
 from __future__ import annotations
 
@@ -286,7 +289,8 @@ def decide(hit: Pattern | None, learned: Classification | None) -> Decision:
         return Decision(hit.classification(), unsure=False)
     if learned.category is hit.category:
         return Decision(replace(learned, tags=hit.tags, template=hit.template), unsure=False)
-    return Decision(learned if learned.confidence >= LEARNED_LEAN else hit.classification(), unsure=True)
+    kept = learned.confidence >= LEARNED_LEAN or learned.category in NEVER_OVERRIDDEN
+    return Decision(learned if kept else hit.classification(), unsure=True)
 
 
 def classify(

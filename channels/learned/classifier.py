@@ -1,14 +1,17 @@
 """The learned classifier the desk asks between the patterns and the model, and its life cycle.
 
     learned = LearnedClassifier(ModelStore(Path(CLASSIFIER_DIR)))
-    await learned.start()            # loads the current model, or falls back (older version, then the seed)
+    await learned.start(train=True)  # loads the current model, or falls back (older version, then the seed)
     learned(subject, description)    # Classification (source "learned") or None while no model is ready
     await learned.retrain(rows)      # trains in a separate process, saves the next version, swaps it in
     learned.status()                 # what is in use and why, for `classifier status` and the logs
 
 Nothing here blocks intake: loading runs in a thread, training in a process pool (a separate interpreter,
 so the event loop's process keeps its CPU time and its GIL), and until a model is ready `__call__` returns
-None and the patterns decide. A corrupt or missing model file is logged with the reason and the fallback.
+None and the patterns decide. A corrupt or missing model file is logged (WARNING) with the reason and the
+fallback; a folder with no model at all (the first start of a fresh clone) is expected, not a problem: one INFO
+line says so. Only `serve` trains the seed model in the background (`start(train=True)`): a one-shot CLI command
+would exit before the training ends, so it starts with `train=False` and the patterns decide.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +31,8 @@ from channels.learned.store import ModelInfo, ModelStore, ModelUnavailable, seed
 from ticketing.model import Category, Classification, TicketType
 
 log = logging.getLogger(__name__)
+
+SECONDS_PER_ROW = 0.002  # a rough training time per row on one core, for the first start's log line
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,8 @@ class LearnedClassifier:
 
     def load_now(self) -> LearnedStatus:
         """Loads the current version, else the newest older one that passes its checksum; else nothing
-        (the caller trains the seed model). Every problem is logged with the fallback taken."""
+        (state "none": the caller may train the seed model). Every problem is logged with the fallback taken;
+        an empty folder is no problem (see the module docstring)."""
         try:
             model, info = self.store.load()
             self._use(model, info, "ready", f"version {info.version} (current)")
@@ -105,16 +111,34 @@ class LearnedClassifier:
             log.warning("learned classifier: %s; falling back to version %d", reason, info.version)
             self._use(model, info, "fallback", f"{reason}; using version {info.version}")
             return self._status
-        log.warning("learned classifier: %s; training the seed model (patterns decide until it is ready)", reason)
-        self._status = LearnedStatus("training", None, 0, f"{reason}; training the shipped seed model")
+        self._status = LearnedStatus("none", None, 0, reason)
         return self._status
 
-    async def start(self) -> LearnedStatus:
-        """Loads in a thread; with no usable model, trains the seed model in the background."""
+    @property
+    def fresh(self) -> bool:
+        """No model was ever saved in the folder (not even a broken one)."""
+        return self.store.current_version() is None and not self.store.versions()
+
+    async def start(self, train: bool = False) -> LearnedStatus:
+        """Loads in a thread; with no usable model and `train`, trains the seed model in the background
+        (patterns decide meanwhile). Says what happened in one line: INFO for a fresh folder, WARNING when
+        a model was there but cannot be used."""
         status = await asyncio.to_thread(self.load_now)
-        if status.state == "training":
-            problem = status.detail
-            self._training = asyncio.create_task(self._train(self.seed(), note=problem))
+        if status.state != "none":
+            return status
+        fresh = self.fresh
+        say = log.info if fresh else log.warning
+        problem = f"no model yet in {self.store.folder}" if fresh else status.detail
+        if not train:
+            say("classifier: %s; patterns decide until one is trained (`serve` trains it in the background, "
+                "`wedsync-support classifier train` now)", problem)
+            self._status = replace(status, detail=f"{problem}; patterns decide until one is trained")
+            return self._status
+        rows = self.seed()
+        say("classifier: %s, training on the seed set in the background (~%d s); patterns decide until then",
+            problem, max(1, round(len(rows) * SECONDS_PER_ROW)))
+        self._status = LearnedStatus("training", None, 0, f"{problem}; training the shipped seed model")
+        self._training = asyncio.create_task(self._train(rows, note=problem))
         return self._status
 
     async def wait_ready(self) -> LearnedStatus:

@@ -1,11 +1,14 @@
 """Model files, versioned in one folder (CLASSIFIER_DIR), each with its checksum.
 
     folder/model-0003.joblib   the pickled TicketModel (joblib)
-    folder/model-0003.json     {"version", "sha256", "rows", "sources", "created", "sklearn", ...}
+    folder/model-0003.json     {"version", "sha256", "rows", "sources", "created", "sklearn", "format", ...}
     folder/CURRENT             "3": the version in use, replaced atomically (write, fsync, rename)
 
 A model is loaded only when its file's SHA-256 matches the one recorded beside it: a truncated, corrupt or
 swapped file raises `ModelUnavailable` with the reason (and never unpickles it). The caller falls back.
+`format` is the model's layout (`channels.learned.model.MODEL_FORMAT`): a file of another format (description
+files without the key are format 1, the first release) is refused before it is unpickled, so an upgrade falls
+back to an older usable version or retrains the seed model, never crashes on a stale pickle.
 The seed training rows ship with the package (channels/learned/data/seed.jsonl).
 """
 
@@ -25,7 +28,7 @@ from typing import Any
 import joblib
 import sklearn
 
-from channels.learned.model import TicketModel, TrainingRow
+from channels.learned.model import MODEL_FORMAT, TicketModel, TrainingRow
 
 KEEP_VERSIONS = 5
 
@@ -43,6 +46,7 @@ class ModelInfo:
     created: str  # ISO 8601, UTC
     sklearn: str
     seconds: float = 0.0
+    format: int = 1  # absent in the first release's files
 
     @property
     def file_name(self) -> str:
@@ -106,7 +110,7 @@ class ModelStore:
         joblib.dump(model, temporary, compress=3)
         temporary.replace(path)
         info = ModelInfo(version, _sha256(path), len(rows), dict(Counter(r.source for r in rows)),
-                         created.isoformat(), sklearn.__version__, round(seconds, 2))
+                         created.isoformat(), sklearn.__version__, round(seconds, 2), MODEL_FORMAT)
         _write_atomic(path.with_suffix(".json"), json.dumps(asdict(info), indent=2).encode())
         _write_atomic(self.folder / "CURRENT", str(version).encode())
         self._prune()
@@ -130,6 +134,9 @@ class ModelStore:
         except (OSError, ValueError, TypeError) as error:
             raise ModelUnavailable(f"model {version}: its description {meta.name} is missing or unreadable "
                                    f"({type(error).__name__})") from None
+        if info.format != MODEL_FORMAT:
+            raise ModelUnavailable(f"model {version}: saved in model format {info.format}, this release reads "
+                                   f"format {MODEL_FORMAT}")
         path = self.folder / info.file_name
         if not path.exists():
             raise ModelUnavailable(f"model {version}: {path.name} is missing")
@@ -140,6 +147,6 @@ class ModelStore:
         except Exception as error:  # a file that passed its checksum but was written by another version
             raise ModelUnavailable(f"model {version}: {path.name} cannot be read ({type(error).__name__}); "
                                    f"it was saved with scikit-learn {info.sklearn}") from None
-        if not isinstance(model, TicketModel):
-            raise ModelUnavailable(f"model {version}: {path.name} holds no ticket model")
+        if not isinstance(model, TicketModel) or getattr(model, "format", 1) != MODEL_FORMAT:
+            raise ModelUnavailable(f"model {version}: {path.name} holds no ticket model of format {MODEL_FORMAT}")
         return model, info

@@ -50,3 +50,23 @@ def test_settings_built_directly_keep_it_off_unless_given(tmp_path: Path, monkey
     monkeypatch.delenv("CLASSIFIER_DIR")
     assert Settings(_env_file=None).classifier_dir is None
     assert Settings(_env_file=None, classifier_dir=tmp_path).classifier_dir == tmp_path
+
+
+async def test_only_serve_starts_the_seed_training_on_a_fresh_folder(in_tmp: Path) -> None:
+    from bot.serve import start
+
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{in_tmp / 'desk.db'}",
+                        support_config=in_tmp / "absent.yml", classifier_dir=in_tmp / "models",
+                        smtp_listen_port=0, http_port=0)
+    desk = await start_desk(settings)  # what every CLI command builds
+    try:
+        assert desk.learner.status().state == "none" and not desk.learner.training
+    finally:
+        await desk.learner.aclose()
+        await desk.db.close()
+    running = await start(settings, say=lambda _line: None)
+    try:
+        assert running.desk.learner.status().state == "training" and running.desk.learner.training
+    finally:
+        await running.stop()  # stops the training: no partial version is left
+    assert ModelStore(in_tmp / "models").versions() == []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -57,3 +59,18 @@ def test_evaluate_prints_the_confusion_matrix_and_precision_recall_per_category(
     assert code == 0, shown
     assert "confusion matrix" in shown and "per category" in shown and "precision" in shown
     assert "2 tickets, category accuracy 100.0%" in shown
+
+
+def test_a_cli_command_on_a_fresh_clone_starts_no_seed_training(in_tmp: Path, caplog: pytest.LogCaptureFixture
+                                                                 ) -> None:
+    """Only `serve` trains in the background; a one-shot command would exit mid-training. It says, once,
+    that the patterns decide."""
+    env = {"CLASSIFIER_DIR": str(in_tmp / "models"), "DATABASE_URL": f"sqlite+aiosqlite:///{in_tmp / 'desk.db'}"}
+    with caplog.at_level(logging.DEBUG, logger="channels.learned"):
+        code, shown = cli("tickets", "list", env=env)
+    assert code == 0, shown
+    lines = [r for r in caplog.records if r.name.startswith("channels.learned")]
+    assert [(r.levelno, "patterns decide until one is trained" in r.getMessage()) for r in lines] == [
+        (logging.INFO, True)]
+    assert not any("training on the seed set" in r.getMessage() for r in caplog.records)
+    assert ModelStore(in_tmp / "models").versions() == []

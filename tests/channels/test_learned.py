@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from channels.learned.classifier import LearnedClassifier
-from channels.learned.model import TrainingRow, train_model
+from channels.learned.model import ModelConfig, TrainingRow, train_model
 from channels.learned.store import ModelStore, ModelUnavailable, seed_rows
 from tests.learned_models import small_model, small_seed
 
@@ -95,15 +95,23 @@ def test_a_missing_model_file_is_named_in_the_reason(tmp_path: Path) -> None:
         store.load()
 
 
+def classifier_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "channels.learned.classifier"]
+
+
 async def test_with_no_model_the_seed_model_is_trained_in_the_background_and_patterns_decide_meanwhile(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     learned = LearnedClassifier(ModelStore(tmp_path / "models"), now=lambda: NOW, seed=lambda: list(small_seed()))
     try:
-        with caplog.at_level(logging.WARNING, logger="channels.learned.classifier"):
-            status = await learned.start()
-        assert status.state == "training" and "no model" in status.detail
-        assert "training the seed model" in caplog.text
+        with caplog.at_level(logging.DEBUG, logger="channels.learned.classifier"):
+            status = await learned.start(train=True)
+            (line,) = classifier_lines(caplog)  # the first start of a fresh clone: one INFO line, no WARNING
+        assert line.levelno == logging.INFO
+        assert line.getMessage().startswith(f"classifier: no model yet in {tmp_path / 'models'}, training on "
+                                            "the seed set in the background (~")
+        assert line.getMessage().endswith(" s); patterns decide until then")
+        assert status.state == "training" and "no model" in status.detail and learned.training
         assert learned("Payment failed", "my card was declined") is None  # nothing yet: the patterns decide
         ready = await learned.wait_ready()
         assert (ready.state, ready.version, ready.rows) == ("ready", 1, len(small_seed()))
@@ -113,10 +121,71 @@ async def test_with_no_model_the_seed_model_is_trained_in_the_background_and_pat
         await learned.aclose()
 
 
+async def test_without_train_a_missing_model_starts_no_training_and_says_so_in_one_info_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = ModelStore(tmp_path / "models")
+    learned = LearnedClassifier(store, now=lambda: NOW, seed=lambda: list(small_seed()))
+    with caplog.at_level(logging.DEBUG, logger="channels.learned.classifier"):
+        status = await learned.start()
+    (line,) = classifier_lines(caplog)
+    assert line.levelno == logging.INFO and "no model yet in" in line.getMessage()
+    assert "patterns decide until one is trained" in line.getMessage()
+    assert (status.state, learned.training, learned._pool) == ("none", False, None)
+    assert learned("Payment failed", "my card was declined") is None
+    await learned.aclose()
+    assert store.versions() == [] and not store.folder.exists()
+
+
+def first_release_file(store: ModelStore) -> None:
+    """A model file as the first release wrote it: its description has no `format` (format 1)."""
+    info = store.save(small_model(), small_seed(), NOW)
+    meta = store.folder / info.file_name.replace(".joblib", ".json")
+    described = json.loads(meta.read_text())
+    del described["format"]
+    meta.write_text(json.dumps(described))
+
+
+def test_a_model_file_of_the_first_format_is_refused_before_it_is_unpickled(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    first_release_file(store)
+    (tmp_path / "model-0001.joblib").write_bytes(b"a stale pickle that must not be read")  # checksum aside
+    with pytest.raises(ModelUnavailable, match="saved in model format 1, this release reads format 2"):
+        store.load()
+
+
+async def test_an_old_format_model_is_retrained_from_the_seed_set_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = ModelStore(tmp_path / "models")
+    first_release_file(store)
+    learned = LearnedClassifier(store, now=lambda: NOW, seed=lambda: list(small_seed()))
+    try:
+        with caplog.at_level(logging.DEBUG, logger="channels.learned.classifier"):
+            status = await learned.start(train=True)
+            (line,) = classifier_lines(caplog)
+        assert line.levelno == logging.WARNING and "model format 1" in line.getMessage()
+        assert status.state == "training"
+        ready = await learned.wait_ready()
+        assert (ready.state, ready.version) == ("ready", 2)
+        assert store.load()[1].format == 2
+    finally:
+        await learned.aclose()
+
+
+def test_the_type_head_that_sees_the_category_gives_the_same_answers_one_by_one_and_in_a_batch() -> None:
+    model = train_model(small_seed()[::2], config=ModelConfig(type_sees_category=1.0))
+    pairs = [(r.subject, r.description) for r in seed_rows()[2::60]]
+    batch = model.predict_many(pairs)
+    single = [model.predict(s, d) for s, d in pairs]
+    assert [(g.category, g.type) for g in single] == [(g.category, g.type) for g in batch]
+    assert np.allclose([g.type_confidence for g in single], [g.type_confidence for g in batch])
+
+
 async def test_closing_during_a_training_stops_it_and_leaves_no_partial_version(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "models")
     learned = LearnedClassifier(store, now=lambda: NOW, seed=lambda: list(small_seed()))
-    status = await learned.start()
+    status = await learned.start(train=True)
     assert status.state == "training"
     await learned.aclose()
     assert store.current_version() is None and store.versions() == []

@@ -43,6 +43,15 @@ def test_a_weak_pattern_does_not_override_a_confident_learned_answer() -> None:
     assert decision.classification is not None and decision.classification.category is Category.ONBOARDING
 
 
+def test_a_weak_pattern_never_replaces_a_learned_security_or_data_loss_answer_even_an_unsure_one() -> None:
+    for category in (Category.SECURITY, Category.DATA_LOSS):
+        decision = decide(hit("please send the invoice"), learned(category, 0.2, TicketType.TECHNICAL))
+        assert decision.classification is not None and decision.classification.category is category
+        assert decision.classification.reason == f"learned: {category.value} 0.20" and decision.unsure
+    other = decide(hit("please send the invoice"), learned(Category.TRAINING, 0.2))
+    assert other.classification is not None and other.classification.reason == "pattern: billing"
+
+
 def test_a_weak_pattern_that_agrees_keeps_its_tags_and_template_with_the_learned_confidence() -> None:
     decision = decide(hit("please refund me"), learned(Category.REFUND, 0.4, TicketType.BILLING))
     assert decision.classification is not None and not decision.unsure
