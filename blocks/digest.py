@@ -23,8 +23,8 @@ from blocks.labels import status_label
 from blocks.parts import button, clip, context, fields_section, fit, header, label, mrkdwn, next_deadline, ticket_line
 from blocks.text import is_user_id, mention, plural
 from ticketing.digest import AT_RISK_SHOWN
-from ticketing.report_model import Better, Figure, Summary
 from ticketing.model import Ticket
+from ticketing.report_model import Better, Figure, Summary
 
 CHART_TITLE = "Tickets created and resolved per day"
 

@@ -274,7 +274,8 @@ def digest_targets(spec: DigestSpec | None, teams: dict[str, Team]) -> tuple[Dig
         return ()
     for name in spec.teams:
         if name not in teams:
-            raise ValueError(f"digest.teams.{name}: unknown team {name!r}; use one of {sorted(teams) or 'none defined'}")
+            raise ValueError(f"digest.teams.{name}: unknown team {name!r}; "
+                             f"use one of {sorted(teams) or 'none defined'}")
     found: list[DigestTarget] = []
     for name, team in teams.items():
         given = spec.teams.get(name)

@@ -5,8 +5,9 @@ Pure: no I/O, never reads the clock (`now` is passed in).
 - A digest target is a channel, the team it reports on (None: every team, for the managers), a local time of
   day and a time zone. Its digest for a local day is due from that day's time on, until the day ends: a desk
   started at 11:00 still sends the 08:30 digest of the day (catch-up), but never a digest of a day gone by.
-- The digest reports "yesterday": the local day before the day it is sent, as the UTC moments of its two
-  local midnights, and compares it with the same weekday one week before.
+- The digest reports "yesterday": the 24 hours before the local midnight that starts the day it is sent
+  (on a clock change that is an hour more or less than the local day), and compares them with the same 24
+  hours one week before.
 - At risk: an open ticket whose SLA clock runs (not paused waiting on the customer) and that has breached,
   or whose warning fired, or whose next deadline (first response until met, then resolution) is within
   `within` of now. Ranked: breached first, then the nearest deadline, then the higher priority.
@@ -73,10 +74,9 @@ def next_due(target: DigestTarget, now: datetime) -> datetime:
 
 
 def reported_window(target: DigestTarget, sent_on: date) -> Window:
-    """The day before `sent_on`, local to the target's time zone (23 or 25 hours on a clock change)."""
-    zone = ZoneInfo(target.timezone)
-    day = sent_on - timedelta(days=1)
-    return Window(day, local_midnight(day, zone), local_midnight(sent_on, zone))
+    """The 24 hours before `sent_on`'s local midnight in the target's time zone: "yesterday"."""
+    end = local_midnight(sent_on, ZoneInfo(target.timezone))
+    return Window(sent_on - timedelta(days=1), end - timedelta(days=1), end)
 
 
 def deadline_of(ticket: Ticket) -> datetime:
