@@ -5,7 +5,8 @@ handlers gave up on, a restart, a lease that ran out) goes on from where the las
 
 1. chat.postMessage with the digest's blocks and metadata naming its run; the message's ts is saved. A try
    whose answer was lost (the message is in the channel, the desk never heard) is found again on the next
-   try in the channel's recent history by that metadata, so the message is not posted twice.
+   try in the channel's recent history by that metadata, so the message is not posted twice. (So this one
+   call is not retried on a 5xx inside slack_sdk, which would post it again unseen; a 429 is.)
 2. The chart with files.uploadV2's steps (bot/slack/uploads.py): the file id saved once the bytes are up, a
    retry asks files.info whether the file is shared in the thread already and completes it only if not.
 """
@@ -16,6 +17,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.client import error_code
 from bot.slack.uploads import _complete, _shared_in_thread, _upload
@@ -69,9 +72,18 @@ def _metadata(payload: dict[str, Any]) -> dict[str, Any]:
     return {"event_type": EVENT_TYPE, "event_payload": {"run": int(payload["run"]), "day": str(payload["day"])}}
 
 
+def _once(client: AsyncWebClient) -> AsyncWebClient:
+    """The poster's client without its retries of 5xx and dropped connections: a post whose answer was lost
+    may have been made, and only the next try's look at the history knows. 429 (nothing done) is retried."""
+    return AsyncWebClient(token=client.token, base_url=client.base_url, timeout=client.timeout,
+                          session=client.session, retry_handlers=[
+                              h for h in client.retry_handlers if isinstance(h, AsyncRateLimitErrorRetryHandler)])
+
+
 async def _post(poster: SlackPoster, channel: str, payload: dict[str, Any]) -> str:
-    answer = await poster._call("chat_postMessage", channel, channel=channel, text=payload["text"],
-                                blocks=payload["blocks"], metadata=_metadata(payload))
+    poster.take_turn(channel)
+    answer = await _once(poster.client).chat_postMessage(channel=channel, text=payload["text"],
+                                                         blocks=payload["blocks"], metadata=_metadata(payload))
     return str(answer["ts"])
 
 
