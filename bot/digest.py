@@ -91,7 +91,8 @@ async def post_digest(desk: Desk, target: DigestTarget, day: date) -> int | None
             return None
         await mail_store.store_blob(session, sha256, "image/png", prepared.chart)
         payload = {"op": "digest", "ticket_id": None, "channel": target.channel, "run": run_id,
-                   "day": day.isoformat(), "text": prepared.text, "blocks": prepared.blocks,
+                   "day": day.isoformat(), "claimed_at": int(now.timestamp()), "text": prepared.text,
+                   "blocks": prepared.blocks,
                    "chart_sha256": sha256, "chart_name": prepared.chart_name, "chart_title": CHART_TITLE}
         item_id = await outbox.enqueue(session, "slack", payload, now)
         await digest_store.set_outbox(session, run_id, item_id)

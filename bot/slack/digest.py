@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EVENT_TYPE = "wedsync_digest"
-HISTORY_LOOKED_AT = 50
+HISTORY_LOOKED_AT = 200  # the channel's messages since the claim (Slack's page: up to 999)
 TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
@@ -93,8 +93,10 @@ async def _posted_before(poster: SlackPoster, channel: str, payload: dict[str, A
     if not payload.get("tried"):
         return None  # the first try: nothing can be there yet, no need to look
     try:
+        # From an hour before the claim: the desk's clock and Slack's may differ a little.
+        since = {"oldest": str(int(payload["claimed_at"]) - 3600)} if payload.get("claimed_at") else {}
         found = await poster._call("conversations_history", channel, channel=channel, limit=HISTORY_LOOKED_AT,
-                                   include_all_metadata=True)
+                                   include_all_metadata=True, **since)
     except SlackApiError as error:
         if error_code(error) in TRANSIENT:
             raise
