@@ -262,6 +262,8 @@ from bot.cli_report import report_app  # noqa: E402  (it uses run/out/err above)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(report_app, name="report")
 
+from bot import cli_digest  # noqa: E402,F401  (registers `report digest` on report_app)
+
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

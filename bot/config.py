@@ -21,6 +21,7 @@ from bot.errors import ConfigFileError
 from ticketing.calendar import Calendar
 from ticketing.canned import CannedResponse, build_canned_response
 from ticketing.classify import Pattern, build_pattern, default_patterns
+from ticketing.digest import DigestTarget
 from ticketing.errors import TicketingError
 from ticketing.model import AgentRole, Category, Priority, Status, TicketType, Tier
 from ticketing.routing import AgentProfile
@@ -31,6 +32,8 @@ from ticketing.sla_clock import DEFAULT_POLICY, SlaPolicy
 DEFAULTS = Path(__file__).parent / "defaults"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DIGEST_TIME = "08:30"
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -59,6 +62,16 @@ class Person(_Strict):
         return _check_zone(value)
 
 
+def _check_channel(value: str | None) -> str | None:
+    if value is None or _CHANNEL_ID.match(value):
+        return value
+    if value.startswith("#") or not value[:1].isupper():
+        raise ValueError(f"{value!r} is a channel name: use the channel id (C..., e.g. C0123ABCD), not its name; "
+                         "Slack shows it at the bottom of the channel's details")
+    raise ValueError(f"{value!r} is not a Slack channel id: it starts with C (or G) and has capital letters "
+                     "and digits, e.g. C0123ABCD (the bottom of the channel's details in Slack)")
+
+
 class Team(_Strict):
     channel: str | None = Field(None, description="a Slack channel id, e.g. C0123ABCD")
     lead: str | None = None
@@ -72,13 +85,7 @@ class Team(_Strict):
     @field_validator("channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
-        if value is None or _CHANNEL_ID.match(value):
-            return value
-        if value.startswith("#") or not value[:1].isupper():
-            raise ValueError(f"{value!r} is a channel name: use the channel id (C..., e.g. C0123ABCD), not its name; "
-                             "Slack shows it at the bottom of the channel's details")
-        raise ValueError(f"{value!r} is not a Slack channel id: it starts with C (or G) and has capital letters "
-                         "and digits, e.g. C0123ABCD (the bottom of the channel's details in Slack)")
+        return _check_channel(value)
 
     @field_validator("hours")
     @classmethod
@@ -207,6 +214,97 @@ class CannedSpec(_Strict):
     translations: dict[str, str] = Field(default_factory=dict)  # language code -> content, e.g. fr: "Bonjour"
 
 
+def _check_clock(value: str | None) -> str | None:
+    if value is not None and not _CLOCK.match(value):
+        raise ValueError(f"{value!r} is not a time of day HH:MM (24-hour), e.g. 08:30")
+    return value
+
+
+class DigestAt(_Strict):
+    """One digest's place and time; what is left out comes from `digest:` (time, timezone) or the team."""
+
+    channel: str | None = None
+    time: str | None = None
+    timezone: str | None = None
+    enabled: bool = True
+
+    @field_validator("channel")
+    @classmethod
+    def _digest_channel(cls, value: str | None) -> str | None:
+        return _check_channel(value)
+
+    @field_validator("time")
+    @classmethod
+    def _digest_time(cls, value: str | None) -> str | None:
+        return _check_clock(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _digest_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
+
+
+class DigestSpec(_Strict):
+    """`digest:` in support.yml. Present: each team with a channel gets its morning digest there (unless
+    `every_team: false`), at `time` in the team's time zone (or `timezone`); `managers:` adds one about all
+    teams. Absent: no digest."""
+
+    time: str = DIGEST_TIME
+    timezone: str | None = None
+    every_team: bool = True
+    teams: dict[str, DigestAt] = {}
+    managers: DigestAt | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _default_time(cls, value: str) -> str:
+        _check_clock(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _default_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
+
+
+def digest_targets(spec: DigestSpec | None, teams: dict[str, Team]) -> tuple[DigestTarget, ...]:
+    """The channels that get a digest, checked: known teams, a channel for each, no channel twice (one digest a
+    channel a day is what the desk records). A mistake names the setting."""
+    if spec is None:
+        return ()
+    for name in spec.teams:
+        if name not in teams:
+            raise ValueError(f"digest.teams.{name}: unknown team {name!r}; "
+                             f"use one of {sorted(teams) or 'none defined'}")
+    found: list[DigestTarget] = []
+    for name, team in teams.items():
+        given = spec.teams.get(name)
+        if (given is None and not spec.every_team) or (given is not None and not given.enabled):
+            continue
+        channel = (given.channel if given else None) or team.channel
+        if channel is None:
+            if given is not None:
+                raise ValueError(f"digest.teams.{name}: no channel; set digest.teams.{name}.channel or "
+                                 f"teams.{name}.channel (a channel id, e.g. C0123ABCD)")
+            continue  # every_team: a team without a channel has no digest (its cards go elsewhere too)
+        at = (given.time if given else None) or spec.time
+        zone = (given.timezone if given else None) or spec.timezone or team.timezone
+        found.append(DigestTarget(channel, name, time.fromisoformat(at), zone, f"digest.teams.{name}"))
+    managers = spec.managers
+    if managers is not None and managers.enabled:
+        if managers.channel is None:
+            raise ValueError("digest.managers.channel: missing; give the managers' channel id, e.g. C0123ABCD")
+        found.append(DigestTarget(managers.channel, None, time.fromisoformat(managers.time or spec.time),
+                                  managers.timezone or spec.timezone or "UTC", "digest.managers"))
+    seen: dict[str, str] = {}
+    for target in found:
+        if target.channel in seen:
+            raise ValueError(f"{target.setting}: channel {target.channel} already gets the digest of "
+                             f"{seen[target.channel]}; give each digest its own channel")
+        seen[target.channel] = target.setting
+    return tuple(found)
+
+
 class SupportFile(_Strict):
     company: str = "WedSync"
     founder: Person | None = None
@@ -219,6 +317,7 @@ class SupportFile(_Strict):
     canned_responses: tuple[CannedSpec, ...] | None = None
     sla_policy: SlaPolicySpec = SlaPolicySpec()
     rules: Any = None  # checked by ticketing.rules.parse_rules; None means WedSync's three default rules
+    digest: DigestSpec | None = None  # the morning digest in Slack; off when left out
 
     @model_validator(mode="after")
     def _cross_checks(self) -> SupportFile:
@@ -229,6 +328,7 @@ class SupportFile(_Strict):
         ids = [a.slack_id for a in self.agents]
         if len(ids) != len(set(ids)):
             raise ValueError("agents: the same slack_id is listed twice")
+        digest_targets(self.digest, self.teams)  # its mistakes, named, before anything runs
         return self
 
 
@@ -248,6 +348,7 @@ class SupportConfig:
     calendars: dict[str, Calendar] = field(default_factory=dict)
     sla_policy: SlaPolicy = DEFAULT_POLICY
     rules: tuple[Rule, ...] = ()
+    digests: tuple[DigestTarget, ...] = ()  # `digest:`: the channels that get a morning digest
 
     def agent(self, slack_id: str) -> AgentProfile | None:
         return next((a for a in self.agents if a.slack_id == slack_id), None)
@@ -292,6 +393,7 @@ def build_config(data: dict[str, Any], source: Path | None = None) -> SupportCon
                                  spec.sla_policy.follow_up),
             rules=parse_rules(DEFAULT_RULES_DATA if spec.rules is None else {"rules": spec.rules},
                               known_templates=[c.name for c in canned], known_agents=[a.slack_id for a in spec.agents]),
+            digests=digest_targets(spec.digest, dict(spec.teams)),
         )
     except ValidationError as error:
         raise ConfigFileError(f"{where} has mistakes:\n  " + "\n  ".join(_explain(e) for e in error.errors())

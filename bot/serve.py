@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from bot.bootstrap import start_desk
 from bot.desk import Desk
+from bot.digest import DigestScheduler
 from bot.errors import SettingsError
 from bot.inbox import Inbox
 from bot.learning import Retrainer
@@ -50,6 +51,7 @@ class Running:
     sms: SmsDispatcher | None = None
     retrainer: Retrainer | None = None
     metrics: MetricsFolder | None = None
+    digest: DigestScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float = 15.0) -> None:
@@ -65,7 +67,7 @@ class Running:
         await asyncio.gather(*imap, return_exceptions=True)
         if self.poller is not None:
             await self.poller.aclose()
-        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.metrics, self.retrainer,
+        workers = [self.inbox, self.mailer, self.ticker, self.sms, self.metrics, self.retrainer, self.digest,
                    *(self.slack.workers if self.slack else [])]
         for worker in workers:
             if worker is not None:
@@ -154,6 +156,7 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
         running.tasks.extend(_task(worker.run(), name) for name, worker in running.slack.named_workers())
     else:
         say("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN; see the README)")
+    say(_start_digest(running, settings))
     if running.slack is None or running.slack.http is None:  # Slack off, or Socket Mode
         running.http = HttpServer(build_customer_web_app(desk), settings.http_host, settings.http_port)
         try:
@@ -173,6 +176,19 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
     for warning in order_warnings(desk.config.sla):
         log.warning("SLA matrix: %s; keep it if meant, or change `sla:` in support.yml", warning)
     return running
+
+
+def _start_digest(running: Running, settings: Settings) -> str:
+    """The morning digest job, when support.yml asks for one and Slack is on (its effects wait otherwise)."""
+    targets = running.desk.config.digests
+    if not targets:
+        return "daily digest: off (add `digest:` to support.yml; see the README)"
+    if not settings.slack_enabled:
+        return "daily digest: off while Slack is off"
+    running.digest = DigestScheduler(running.desk)
+    running.tasks.append(_task(running.digest.run(), "digest"))
+    where = ", ".join(f"{t.channel} {t.at:%H:%M} {t.timezone}" for t in targets)
+    return f"daily digest: {where}"
 
 
 def model_line(settings: Settings) -> str:

@@ -403,3 +403,21 @@ class DashboardSessionRow(Base):
     slack_user_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# -- the daily digest (issue 10) -----------------------------------------------------------------------------
+
+
+class DigestRunRow(Base):
+    """A channel's digest of one local day, claimed once: the unique (channel, day) decides which `serve` (or
+    `report digest`) posts it; the claim and its outbox row are written in one transaction."""
+
+    __tablename__ = "digest_runs"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))  # the local day it is sent on, YYYY-MM-DD
+    team: Mapped[str | None] = mapped_column(String(100))  # None: every team (the managers' digest)
+    claimed_at: Mapped[datetime]
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("channel", "day"),)

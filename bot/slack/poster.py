@@ -22,6 +22,7 @@ from blocks.founder import build_founder_dm
 from bot.desk import Desk
 from bot.mailer import backoff
 from bot.slack.client import error_code
+from bot.slack.digest import deliver_digest
 from bot.slack.uploads import deliver_file
 from bot.workers import Worker
 from db import outbox
@@ -189,6 +190,8 @@ class SlackPoster(Worker):
         """One row's Slack call. The ticket is read (at delivery, so the card shows its latest state) only by
         the operations that render it; thread messages and edits need just the card's thread."""
         op, ticket_id = payload["op"], payload["ticket_id"]
+        if op == "digest":  # a channel's morning digest: no ticket (bot/digest.py)
+            return await deliver_digest(self, item_id, payload)
         if op == "card":
             return await self.card(await self._ticket(ticket_id))
         if op == "dm":
