@@ -296,33 +296,32 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
 
 async def _previous_totals(session: AsyncSession, period: Period, team: str | None,
                            calendars: Mapping[str, Calendar]) -> reports.Totals:
-    """The previous period's totals, summed by the database; only the times no clock gave are read one by one
-    (for the calendar). The sums of times are the database's (plain float addition), where `reports.totals`
-    takes math.fsum's: equal for whole minutes, else within a rounding of the sum (about 1e-16 of it)."""
+    """The previous period's totals: the counts summed by the database, the times read as one column of
+    numbers (math.fsum of them, as `reports.totals`: the database's own float sum may differ in the last
+    digit), and the few times no clock gave counted by the calendar."""
     t = TICKETS.c
     first, first_at = _first_response(session)
     resolution, resolved_at = _resolution(session)
     created_in = [t.created_at >= period.start, t.created_at < period.end, *_counting(team)]
     resolved_in = [t.resolved_at >= period.start, t.resolved_at < period.end, *_counting(team)]
     assignee = func.nullif(t.assigned_to, "")
-    (created, deflected, escalated, breached, met, first_sum, firsts), = await session.execute(
+    (created, deflected, escalated, breached, met), = await session.execute(
         select(func.count(), _count_if(t.report_deflected), _count_if(t.escalation_level >= 1),
-               _count_if(t.sla_breach), _count_if(and_(t.resolved_at.is_not(None), ~t.sla_breach)),
-               func.sum(first), func.count(first)).where(*created_in))
-    (hours_sum, hours, ratings, good, assigned, agents), = await session.execute(
-        select(func.sum(resolution / 60.0), func.count(resolution), func.count(t.satisfaction_rating),
-               _count_if(t.satisfaction_rating >= 4), func.count(assignee), func.count(assignee.distinct()))
-        .where(*resolved_in))
-    first_extra = [m for team_name, created_at, moment in await session.execute(
+               _count_if(t.sla_breach), _count_if(and_(t.resolved_at.is_not(None), ~t.sla_breach)))
+        .where(*created_in))
+    (ratings, good, assigned, agents), = await session.execute(
+        select(func.count(t.satisfaction_rating), _count_if(t.satisfaction_rating >= 4), func.count(assignee),
+               func.count(assignee.distinct())).where(*resolved_in))
+    firsts = list(await session.scalars(select(first).where(*created_in, first.is_not(None))))
+    firsts += [m for team_name, created_at, moment in await session.execute(
         select(t.team, _moment(t.created_at), first_at).where(*created_in, first_at.is_not(None)))
         if (m := _by_calendar(team_name, created_at, moment, None, calendars)[0]) is not None]
-    hours_extra = [m / 60 for team_name, created_at, moment in await session.execute(
+    hours = [m / 60 for m in await session.scalars(select(resolution).where(*resolved_in, resolution.is_not(None)))]
+    hours += [m / 60 for team_name, created_at, moment in await session.execute(
         select(t.team, _moment(t.created_at), resolved_at).where(*resolved_in, resolved_at.is_not(None)))
         if (m := _by_calendar(team_name, created_at, None, moment, calendars)[1]) is not None]
-    return reports.Totals(
-        created, deflected, escalated, breached, met, math.fsum([first_sum or 0.0, *first_extra]),
-        firsts + len(first_extra), math.fsum([hours_sum or 0.0, *hours_extra]), hours + len(hours_extra), ratings,
-        good, assigned, agents)
+    return reports.Totals(created, deflected, escalated, breached, met, math.fsum(firsts), len(firsts),
+                          math.fsum(hours), len(hours), ratings, good, assigned, agents)
 
 
 async def _open_counts(session: AsyncSession, now: datetime, moment: datetime,
@@ -344,12 +343,10 @@ async def _open_counts(session: AsyncSession, now: datetime, moment: datetime,
                 open_since.append(created_at)
             if reports.was_open(created_at, _maybe_at(resolved), _maybe_at(closed), True, moment):
                 open_before[priority] += 1
-    for priority, count in await session.execute(
-            select(t.priority, func.count()).where(
-                t.resolved_at >= moment, t.created_at < moment, t.status.not_in(_OPEN),
-                or_(t.closed_at.is_(None), t.closed_at >= moment), *_counting(team))
-            .group_by(t.priority)):
-        open_before[priority] += count
+    # Counted here, not by GROUP BY: SQLite would walk the priority index over every ticket to group them.
+    open_before.update(await session.scalars(
+        select(t.priority).where(t.resolved_at >= moment, t.created_at < moment, t.status.not_in(_OPEN),
+                                 or_(t.closed_at.is_(None), t.closed_at >= moment), *_counting(team))))
     return open_now, open_before, open_since
 
 
