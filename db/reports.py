@@ -312,16 +312,27 @@ async def _previous_totals(session: AsyncSession, period: Period, team: str | No
     (ratings, good, assigned, agents), = await session.execute(
         select(func.count(t.satisfaction_rating), _count_if(t.satisfaction_rating >= 4), func.count(assignee),
                func.count(assignee.distinct())).where(*resolved_in))
-    firsts = list(await session.scalars(select(first).where(*created_in, first.is_not(None))))
-    firsts += [m for team_name, created_at, moment in await session.execute(
-        select(t.team, _moment(t.created_at), first_at).where(*created_in, first_at.is_not(None)))
-        if (m := _by_calendar(team_name, created_at, moment, None, calendars)[0]) is not None]
-    hours = [m / 60 for m in await session.scalars(select(resolution).where(*resolved_in, resolution.is_not(None)))]
-    hours += [m / 60 for team_name, created_at, moment in await session.execute(
-        select(t.team, _moment(t.created_at), resolved_at).where(*resolved_in, resolved_at.is_not(None)))
-        if (m := _by_calendar(team_name, created_at, None, moment, calendars)[1]) is not None]
+    firsts = await _times(session, first, first_at, created_in, calendars, 0)
+    hours = [m / 60 for m in await _times(session, resolution, resolved_at, resolved_in, calendars, 1)]
     return reports.Totals(created, deflected, escalated, breached, met, math.fsum(firsts), len(firsts),
                           math.fsum(hours), len(hours), ratings, good, assigned, agents)
+
+
+async def _times(session: AsyncSession, minutes: Any, unclocked: Any, condition: list[ColumnElement[bool]],
+                 calendars: Mapping[str, Calendar], which: int) -> list[float]:
+    """The first-response (`which` 0) or resolution (1) minutes of the tickets that meet `condition`: the
+    clock's, else the calendar's (one read: the rows without a time are not sent)."""
+    t = TICKETS.c
+    found = []
+    for clock, moment, team_name, created in await session.execute(
+            select(minutes, unclocked, t.team, _moment(t.created_at))
+            .where(*condition, or_(minutes.is_not(None), unclocked.is_not(None)))):
+        if moment is not None:
+            clock = _by_calendar(team_name, created, moment if which == 0 else None, moment if which == 1 else None,
+                                 calendars)[which]
+        if clock is not None:
+            found.append(clock)
+    return found
 
 
 async def _open_counts(session: AsyncSession, now: datetime, moment: datetime,
