@@ -8,7 +8,10 @@ bulk-inserted with the stdlib sqlite3 module in one transaction. About 2% of the
 reopened, 3% merged, 10% deflected, 5% imported; 30% are rated.
 
 The baseline, measured in the same run on the same file, is `SELECT count(*)` over the tickets and over the
-messages. Targets (issue 10): the dashboard's data p95 < 300 ms, the daily report < 1 s.
+messages. "before" is the dashboard as built until issue 10's SQL aggregation (every ticket's facts of the
+period and the one before, `load_facts`, through the pure builder, with the trends of `load_trends`), timed in
+the same rounds; its result must equal the dashboard's (checked in the warm-up round). Targets (issue 10): the
+dashboard's data p95 < 300 ms, the daily report < 1 s.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy import text
 from db import reports as report_store
 from db.migrate import upgrade
 from db.session import open_database
+from ticketing import reports
 from ticketing.calendar import Calendar
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -146,6 +150,14 @@ async def seeded(size: int) -> Path:
     return path
 
 
+async def dashboard_before(session: Any, days: int) -> reports.Dashboard:
+    """The dashboard's data as db.reports built it before the database did the counting (commit 1c56520)."""
+    window = reports.summary_window(NOW, days)
+    facts = await report_store.load_facts(session, since=window.start, until=NOW)
+    trends = await report_store.load_trends(session, NOW)
+    return reports.build_dashboard(facts, NOW, days, None, CALENDARS, trends=trends)
+
+
 def _p(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -155,7 +167,8 @@ async def measure(path: Path, runs: int) -> dict[str, float]:
     database = open_database(f"sqlite+aiosqlite:///{path}")
     results: dict[str, float] = {}
     try:
-        names = ("baseline", "daily_30", *(f"dashboard_{d}" for d in (7, 30, 90)))
+        names = ("baseline", "daily_30", *(f"dashboard_{d}" for d in (7, 30, 90)),
+                 *(f"before_{d}" for d in (7, 30, 90)))
         timings: dict[str, list[float]] = {name: [] for name in names}
         cpu_timings: dict[str, list[float]] = {name: [] for name in names}
         for run in range(runs + 1):  # the first round warms the caches and is not counted
@@ -166,8 +179,13 @@ async def measure(path: Path, runs: int) -> dict[str, float]:
                 took = {"baseline": (time.perf_counter() - started, time.process_time() - cpu)}
                 for days in (7, 30, 90):
                     started, cpu = time.perf_counter(), time.process_time()
-                    await report_store.build_dashboard(session, now=NOW, days=days, calendars=CALENDARS)
+                    board = await report_store.build_dashboard(session, now=NOW, days=days, calendars=CALENDARS)
                     took[f"dashboard_{days}"] = (time.perf_counter() - started, time.process_time() - cpu)
+                    started, cpu = time.perf_counter(), time.process_time()
+                    before = await dashboard_before(session, days)
+                    took[f"before_{days}"] = (time.perf_counter() - started, time.process_time() - cpu)
+                    if not run and board != before:
+                        raise SystemExit(f"the dashboard of {days} days differs from the one built before")
                 started, cpu = time.perf_counter(), time.process_time()
                 await report_store.daily_report(session, now=NOW, days=30, calendars=CALENDARS)
                 took["daily_30"] = (time.perf_counter() - started, time.process_time() - cpu)
@@ -192,17 +210,20 @@ async def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {size: await measure(await seeded(size), args.runs) for size in sizes}
     print(f"SQLite, {args.runs} runs each (p50 / p95 ms); baseline = SELECT count(*) over tickets and messages")
-    print(f"{'tickets':>8} {'baseline':>15} {'dash 7d':>15} {'dash 30d':>15} {'dash 90d':>15} {'daily 30d':>15} "
-          f"{'90d x base':>10}")
+    columns = ("baseline", "dashboard_7", "dashboard_30", "dashboard_90", "before_7", "before_30", "before_90",
+               "daily_30")
+    print(f"{'tickets':>8} {'baseline':>15} {'dash 7d':>15} {'dash 30d':>15} {'dash 90d':>15} {'before 7d':>15} "
+          f"{'before 30d':>15} {'before 90d':>15} {'daily 30d':>15} {'90d x base':>10}")
     for size, r in results.items():
-        cells = [f"{r[f'{n}_p50']:6.1f} /{r[f'{n}_p95']:6.1f}" for n in
-                 ("baseline", "dashboard_7", "dashboard_30", "dashboard_90", "daily_30")]
+        cells = [f"{r[f'{n}_p50']:6.1f} /{r[f'{n}_p95']:6.1f}" for n in columns]
         print(f"{size:8d} {' '.join(f'{c:>15}' for c in cells)} {r['dashboard_90_p50'] / r['baseline_p50']:10.1f}")
     print("process CPU time, p50 ms (what this process itself spent: less bent by a busy machine than wall time)")
     for size, r in results.items():
-        cells = [f"{r[f'{n}_cpu_p50']:15.1f}" for n in ("baseline", "dashboard_7", "dashboard_30", "dashboard_90",
-                                                         "daily_30")]
+        cells = [f"{r[n + '_cpu_p50']:15.1f}" for n in columns]
         print(f"{size:8d} {' '.join(cells)}")
+    for size, r in results.items():
+        ratios = [f"{d} d {r[f'before_{d}_p50'] / r[f'dashboard_{d}_p50']:.1f}x" for d in (7, 30, 90)]
+        print(f"{size:8d} tickets: before / now (p50 wall): {', '.join(ratios)}")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     first, last = sizes[0], sizes[-1]
     for name in ("baseline", "dashboard_90", "daily_30"):

@@ -5,18 +5,24 @@ One row per ticket: its columns, the SLA clocks' business minutes (pauses left o
 flags (reopened, deflected, imported) picked out of the JSON by the database itself, and the merge link by
 an outer join. Timestamps and the picked JSON values come back as plain values, so 100,000 rows cost one
 scan of the index range and no JSON parsing in Python but the tags.
+
+The dashboard (`build_dashboard`) makes no facts: the database counts (flag bits per ticket, sums of the
+previous period, trends) and per ticket only what percentiles and exact means need comes back (a day, an
+assignee, a category, the clocks' minutes; the calendar counts in Python the few times no clock gave). The
+pure builder over the facts stays the definition: tests/bot/test_reports_fast.py checks the two are equal.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import String, Table, Text, and_, func, select, type_coerce
+from sqlalchemy import DateTime, String, Table, Text, and_, case, false, func, literal_column, or_, select, type_coerce
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -145,12 +151,222 @@ async def ticket_export(session: AsyncSession, *, since: datetime, until: dateti
 
 async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, team: str | None = None,
                           calendars: Mapping[str, Calendar] = _NO_CALENDARS) -> Dashboard:
-    """The dashboard's data: the facts of the period and the one before (`load_facts`), and for the trends'
-    five weeks, when they reach further back, only what trends read (`load_trend_facts`: a narrower read)."""
-    window = reports.summary_window(now, days)
-    facts = await load_facts(session, since=window.start, until=now, team=team)
+    """The dashboard's data, with the database doing the counting: what `reports.build_dashboard` gives from
+    the facts of the period and the one before (tests/bot/test_reports_fast.py checks they are equal), without
+    one Python object per ticket. Per ticket only the few values a figure needs one by one are read (its
+    day, assignee, category, a number of flag bits, the SLA clocks' minutes: percentiles and means need every
+    time); the previous period comes summed by the database; the trends as `load_trends` counts them."""
+    period = Period.last_days(now, days)
+    created, categories = await _created_tallies(session, period, team, calendars)
+    resolved, resolved_per_day = await _resolved_tallies(session, period, team, calendars)
+    previous = await _previous_totals(session, period.previous(), team, calendars)
+    open_now, open_before, open_since = await _open_counts(session, now, period.start, team)
     trends = await load_trends(session, now, team)
-    return reports.build_dashboard(facts, now, days, team, calendars, trends=trends)
+    everything, by_day, by_agent = reports.CreatedTally(), _tallies_by(created, 0), _tallies_by(created, 1)
+    for tally in created.values():
+        everything.merge(tally)
+    per_day = {day: tally.count for day, tally in by_day.items()}
+    summary = reports.summary_of(reports.priority_counts(open_now), reports.priority_counts(open_before),
+                                 everything, resolved, previous, period)
+    return Dashboard(
+        period, team, summary, tuple(reports.volume_of(per_day, resolved_per_day, period)),
+        tuple(reports.categories_of(categories)), tuple(reports.agents_of(by_agent, resolved)), tuple(trends),
+        tuple(reports.backlog_of(open_since, now)), tuple(reports.daily_of(by_day, period)),
+    )
+
+
+# -- the dashboard's reads ---------------------------------------------------------------------------------
+
+
+def _counting(team: str | None) -> list[ColumnElement[bool]]:
+    """The tickets that count (not merged into another, as `reports.counted`), of `team` if given."""
+    t = TICKETS.c
+    merged = select(LINKS.c.ticket_id).where(LINKS.c.ticket_id == t.id, LINKS.c.kind == MERGED_INTO).exists()
+    return [~merged] if team is None else [~merged, t.team == team]
+
+
+def _at_its_moment(session: AsyncSession, used: Any, stopped: Any, moment: Any) -> ColumnElement[bool]:
+    """`_clocked` in the database: the clock has minutes and stopped at the moment itself. Never NULL."""
+    if session.get_bind().dialect.name == "sqlite":
+        text_moment = _moment(moment)
+        return and_(used.is_not(None), stopped.is_not(None), stopped != "", moment.is_not(None),
+                    func.substr(stopped, 1, 10) == func.substr(text_moment, 1, 10),
+                    func.substr(stopped, 12, 8) == func.substr(text_moment, 12, 8))
+    second: ColumnElement[Any] = literal_column("interval '1 second'")
+    stopped_at, at = sql_cast(stopped, DateTime(timezone=True)), type_coerce(moment, DateTime(timezone=True))
+    return case((or_(used.is_(None), stopped.is_(None), stopped == "", moment.is_(None)), false()),
+                else_=stopped_at.between(at - second, at + second))
+
+
+def _clock_minutes(session: AsyncSession, used: Any, stopped: Any, moment: Any) -> tuple[Any, Any]:
+    """The clock's minutes when it stopped at `moment`, and else `moment` itself (when there is one): for the
+    calendar to count, in Python, from the creation."""
+    clocked = _at_its_moment(session, used, stopped, moment)
+    return case((clocked, used), else_=None), case((and_(moment.is_not(None), ~clocked), _moment(moment)))
+
+
+def _first_response(session: AsyncSession) -> tuple[Any, Any]:
+    t = TICKETS.c
+    return _clock_minutes(session, t.first_clock_used, t.first_clock_stopped_at, t.first_response_at)
+
+
+def _resolution(session: AsyncSession) -> tuple[Any, Any]:
+    t = TICKETS.c
+    return _clock_minutes(session, t.resolution_clock_used, t.resolution_clock_stopped_at, t.resolved_at)
+
+
+def _by_calendar(team: str, created: Any, first_at: Any, resolved_at: Any,
+                 calendars: Mapping[str, Calendar]) -> tuple[float | None, float | None]:
+    """The minutes the clocks did not give, counted by the team's calendar as `reports` counts them."""
+    facts = TicketFacts(id="", team=team, category="", priority="", tier="", status="", created_at=_at(created),
+                        first_response_at=_maybe_at(first_at), resolved_at=_maybe_at(resolved_at))
+    return reports.first_response_minutes(facts, calendars), reports.resolution_minutes(facts, calendars)
+
+
+def _flags() -> Any:
+    """`reports.flags` in the database."""
+    t = TICKETS.c
+    return (case((t.priority == "critical", reports.CRITICAL), else_=0)
+            + case((t.resolved_at.is_not(None), reports.RESOLVED), else_=0)
+            + case((t.sla_breach, reports.BREACHED), else_=0)
+            + case((t.report_deflected, reports.DEFLECTED), else_=0)
+            + case((t.escalation_level >= 1, reports.ESCALATED), else_=0))
+
+
+def _day(moment: Any) -> date:
+    return _date_of(moment[:10]) if isinstance(moment, str) else cast(datetime, moment).date()
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_of(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+_Key = tuple[date, str | None]  # day of creation, assignee
+
+
+async def _created_tallies(session: AsyncSession, period: Period, team: str | None, calendars: Mapping[str, Calendar]
+                           ) -> tuple[dict[_Key, reports.CreatedTally], Counter[str]]:
+    """The tickets created in `period`: one tally per day and assignee (a few hundred), and the count per
+    category."""
+    t = TICKETS.c
+    first, first_at = _first_response(session)
+    resolution, resolved_at = _resolution(session)
+    query = (select(_moment(t.created_at), t.assigned_to, t.category, _flags(), first, resolution, t.team,
+                    first_at, resolved_at)
+             .where(t.created_at >= period.start, t.created_at < period.end, *_counting(team)))
+    tallies: dict[tuple[Any, str | None], reports.CreatedTally] = defaultdict(reports.CreatedTally)
+    categories: Counter[str] = Counter()
+    for created, agent, category, bits, minutes, hours_minutes, team_name, first_moment, resolve_moment in (
+            await session.execute(query)):
+        if first_moment is not None or resolve_moment is not None:
+            by_calendar = _by_calendar(team_name, created, first_moment, resolve_moment, calendars)
+            minutes = minutes if first_moment is None else by_calendar[0]
+            hours_minutes = hours_minutes if resolve_moment is None else by_calendar[1]
+        # Keyed by SQLite's text of the day (a date from PostgreSQL), made a date once per key below.
+        tallies[(created[:10] if isinstance(created, str) else created.date(), agent)].add(bits, minutes,
+                                                                                           hours_minutes)
+        categories[category] += 1
+    return {(_date_of(day) if isinstance(day, str) else day, agent): tally
+            for (day, agent), tally in tallies.items()}, categories
+
+
+def _tallies_by(tallies: Mapping[_Key, reports.CreatedTally], part: int) -> dict[Any, reports.CreatedTally]:
+    merged: dict[Any, reports.CreatedTally] = defaultdict(reports.CreatedTally)
+    for key, tally in tallies.items():
+        merged[key[part]].merge(tally)
+    return merged
+
+
+async def _resolved_tallies(session: AsyncSession, period: Period, team: str | None,
+                            calendars: Mapping[str, Calendar]
+                            ) -> tuple[dict[str | None, reports.ResolvedTally], Counter[date]]:
+    """The tickets resolved in `period` (through ix_tickets_report_resolved, migration 0013): a tally per
+    assignee, and how many were resolved each day."""
+    t = TICKETS.c
+    minutes, unclocked = _resolution(session)
+    query = (select(_moment(t.resolved_at), t.assigned_to, t.satisfaction_rating, minutes, unclocked, t.team,
+                    _moment(t.created_at))
+             .where(t.resolved_at >= period.start, t.resolved_at < period.end, *_counting(team)))
+    tallies: dict[str | None, reports.ResolvedTally] = defaultdict(reports.ResolvedTally)
+    per_day: Counter[date] = Counter()
+    for resolved, agent, rating, clock, resolve_moment, team_name, created in await session.execute(query):
+        if resolve_moment is not None:
+            clock = _by_calendar(team_name, created, None, resolve_moment, calendars)[1]
+        tallies[agent].add(rating, clock)
+        per_day[_day(resolved)] += 1
+    return dict(tallies), per_day
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def _previous_totals(session: AsyncSession, period: Period, team: str | None,
+                           calendars: Mapping[str, Calendar]) -> reports.Totals:
+    """The previous period's totals: the counts summed by the database, the times read as one column of
+    numbers (math.fsum of them, as `reports.totals`: the database's own float sum may differ in the last
+    digit), and the few times no clock gave counted by the calendar."""
+    t = TICKETS.c
+    first, first_at = _first_response(session)
+    resolution, resolved_at = _resolution(session)
+    created_in = [t.created_at >= period.start, t.created_at < period.end, *_counting(team)]
+    resolved_in = [t.resolved_at >= period.start, t.resolved_at < period.end, *_counting(team)]
+    assignee = func.nullif(t.assigned_to, "")
+    (created, deflected, escalated, breached, met), = await session.execute(
+        select(func.count(), _count_if(t.report_deflected), _count_if(t.escalation_level >= 1),
+               _count_if(t.sla_breach), _count_if(and_(t.resolved_at.is_not(None), ~t.sla_breach)))
+        .where(*created_in))
+    (ratings, good, assigned, agents), = await session.execute(
+        select(func.count(t.satisfaction_rating), _count_if(t.satisfaction_rating >= 4), func.count(assignee),
+               func.count(assignee.distinct())).where(*resolved_in))
+    firsts = await _times(session, first, first_at, created_in, calendars, 0)
+    hours = [m / 60 for m in await _times(session, resolution, resolved_at, resolved_in, calendars, 1)]
+    return reports.Totals(created, deflected, escalated, breached, met, math.fsum(firsts), len(firsts),
+                          math.fsum(hours), len(hours), ratings, good, assigned, agents)
+
+
+async def _times(session: AsyncSession, minutes: Any, unclocked: Any, condition: list[ColumnElement[bool]],
+                 calendars: Mapping[str, Calendar], which: int) -> list[float]:
+    """The first-response (`which` 0) or resolution (1) minutes of the tickets that meet `condition`: the
+    clock's, else the calendar's (one read: the rows without a time are not sent)."""
+    t = TICKETS.c
+    found = []
+    for clock, moment, team_name, created in await session.execute(
+            select(minutes, unclocked, t.team, _moment(t.created_at))
+            .where(*condition, or_(minutes.is_not(None), unclocked.is_not(None)))):
+        if moment is not None:
+            clock = _by_calendar(team_name, created, moment if which == 0 else None, moment if which == 1 else None,
+                                 calendars)[which]
+        if clock is not None:
+            found.append(clock)
+    return found
+
+
+async def _open_counts(session: AsyncSession, now: datetime, moment: datetime,
+                       team: str | None) -> tuple[Counter[str], Counter[str], list[datetime]]:
+    """Per priority, the tickets open now and those open at `moment` (as `reports.open_at` has it), and when
+    each ticket open now was created. The open ones are read one status at a time (see `load_facts`); of the
+    others only those resolved after `moment` can have been open then (through ix_tickets_report_resolved)."""
+    t = TICKETS.c
+    open_now: Counter[str] = Counter()
+    open_before: Counter[str] = Counter()
+    open_since: list[datetime] = []
+    for status in _OPEN:
+        for priority, created, resolved, closed in await session.execute(
+                select(t.priority, _moment(t.created_at), _moment(t.resolved_at), _moment(t.closed_at))
+                .where(t.status == status, *_counting(team))):
+            created_at = _at(created)
+            if created_at < now:
+                open_now[priority] += 1
+                open_since.append(created_at)
+            if reports.was_open(created_at, _maybe_at(resolved), _maybe_at(closed), True, moment):
+                open_before[priority] += 1
+    # Counted here, not by GROUP BY: SQLite would walk the priority index over every ticket to group them.
+    open_before.update(await session.scalars(
+        select(t.priority).where(t.resolved_at >= moment, t.created_at < moment, t.status.not_in(_OPEN),
+                                 or_(t.closed_at.is_(None), t.closed_at >= moment), *_counting(team))))
+    return open_now, open_before, open_since
 
 
 def _counted_created(period: Period, team: str | None) -> ColumnElement[bool]:

@@ -421,3 +421,8 @@ class DigestRunRow(Base):
     claimed_at: Mapped[datetime]
     outbox_id: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (UniqueConstraint("channel", "day"),)
+
+Index("ix_tickets_report_resolved", *(  # migration 0013: what db/reports reads of the tickets resolved in a period
+    getattr(TicketRow, name) for name in (
+        "resolved_at", "created_at", "team", "status", "priority", "closed_at", "assigned_to", "satisfaction_rating",
+        "resolution_clock_used", "resolution_clock_stopped_at", "id")))

@@ -24,7 +24,7 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ticketing.calendar import Calendar
@@ -45,11 +45,13 @@ from ticketing.report_model import (
 )
 
 __all__ = [  # the values live in ticketing.report_model; they are imported from here too
-    "AgentRow", "BacklogBucket", "Better", "CategoryCount", "DailyRow", "Dashboard", "Figure", "Period", "Spread",
-    "Summary", "TicketFacts", "Trend", "VolumePoint", "build_agents", "build_backlog", "build_categories",
-    "build_daily", "build_dashboard", "build_summary", "build_trends", "build_volume", "counted", "created_in",
-    "facts_window", "first_response_minutes", "open_at", "percentile", "resolution_minutes", "resolved_in", "spread",
-    "summary_window", "trend_keys", "trend_periods", "trend_window", "trends_of",
+    "AgentRow", "BacklogBucket", "Better", "CategoryCount", "CreatedTally", "DailyRow", "Dashboard", "Figure",
+    "Period", "ResolvedTally", "Spread", "Summary", "TicketFacts", "Totals", "Trend", "VolumePoint", "agents_of",
+    "backlog_of", "build_agents", "build_backlog", "build_categories", "build_daily", "build_dashboard",
+    "build_summary", "build_trends", "build_volume", "categories_of", "counted", "created_in", "created_tally",
+    "daily_of", "facts_window", "first_response_minutes", "flags", "open_at", "percentile", "period_totals",
+    "priority_counts", "resolution_minutes", "resolved_in", "resolved_tallies", "spread", "summary_of",
+    "summary_window", "totals", "trend_keys", "trend_periods", "trend_window", "trends_of", "volume_of", "was_open",
 ]
 
 FIRST_RESPONSE_TARGET_MINUTES = 30.0
@@ -141,19 +143,130 @@ def resolved_in(facts: Iterable[TicketFacts], period: Period) -> list[TicketFact
 def open_at(facts: Iterable[TicketFacts], moment: datetime) -> list[TicketFacts]:
     """Open at `moment`: created before it and not resolved (or closed) by then. For a past moment a reopened
     ticket counts as open from its creation to its final resolve (its resolved spells are not kept)."""
-    return [f for f in facts if f.created_at < moment and (f.resolved_at is None or f.resolved_at >= moment)
-            and (f.closed_at is None or f.closed_at >= moment) and (f.is_open or f.resolved_at is not None)]
+    return [f for f in facts if was_open(f.created_at, f.resolved_at, f.closed_at, f.is_open, moment)]
+
+
+def was_open(created_at: datetime, resolved_at: datetime | None, closed_at: datetime | None, is_open: bool,
+             moment: datetime) -> bool:
+    """`open_at` for one ticket, from the four things it reads (the store reads only those)."""
+    return (created_at < moment and (resolved_at is None or resolved_at >= moment)
+            and (closed_at is None or closed_at >= moment) and (is_open or resolved_at is not None))
 
 
 def by_priority(facts: Iterable[TicketFacts]) -> dict[str, int]:
-    counts = Counter(f.priority for f in facts)
+    return priority_counts(Counter(f.priority for f in facts))
+
+
+def priority_counts(counts: Mapping[str, int]) -> dict[str, int]:
     return {p: counts.get(p, 0) for p in PRIORITIES}
+
+
+# What a ticket created in a period adds to the counts, as bits of one number: the store works them out in
+# the database (db/reports.py), the pure builder from the facts (`flags`).
+CRITICAL, RESOLVED, BREACHED, DEFLECTED, ESCALATED = 1, 2, 4, 8, 16
+
+
+def flags(facts: TicketFacts) -> int:
+    return ((CRITICAL if facts.priority == "critical" else 0) | (RESOLVED if facts.resolved_at is not None else 0)
+            | (BREACHED if facts.sla_breached else 0) | (DEFLECTED if facts.deflected else 0)
+            | (ESCALATED if facts.escalation_level >= 1 else 0))
+
+
+@dataclass
+class CreatedTally:
+    """What the figures read of some tickets created in a period (all of them, one day's, one agent's): each
+    combination of `flags` with its number of tickets, and the times of those answered and resolved."""
+
+    flags: Counter[int] = field(default_factory=Counter)
+    first_response: list[float] = field(default_factory=list)  # business minutes
+    resolution_hours: list[float] = field(default_factory=list)  # business hours
+
+    def add(self, bits: int, first: float | None, minutes: float | None) -> None:
+        self.flags[bits] += 1
+        if first is not None:
+            self.first_response.append(first)
+        if minutes is not None:
+            self.resolution_hours.append(minutes / 60)
+
+    def merge(self, other: CreatedTally) -> None:
+        self.flags.update(other.flags)
+        self.first_response.extend(other.first_response)
+        self.resolution_hours.extend(other.resolution_hours)
+
+    def having(self, bit: int) -> int:
+        return sum(n for bits, n in self.flags.items() if bits & bit)
+
+    @property
+    def count(self) -> int:
+        return sum(self.flags.values())
+
+    @property
+    def met(self) -> int:
+        """Resolved without a breach: with the breached ones, the tickets whose SLA outcome is known."""
+        return sum(n for bits, n in self.flags.items() if bits & RESOLVED and not bits & BREACHED)
+
+
+@dataclass
+class ResolvedTally:
+    """What the figures read of some tickets resolved in a period (all of them, or one agent's)."""
+
+    count: int = 0
+    resolution_hours: list[float] = field(default_factory=list)
+    ratings: int = 0
+    good_ratings: int = 0  # 4 or 5
+
+    def add(self, rating: int | None, minutes: float | None) -> None:
+        self.count += 1
+        if rating is not None:
+            self.ratings += 1
+            self.good_ratings += rating >= 4
+        if minutes is not None:
+            self.resolution_hours.append(minutes / 60)
+
+    def merge(self, other: ResolvedTally) -> None:
+        self.count += other.count
+        self.resolution_hours.extend(other.resolution_hours)
+        self.ratings += other.ratings
+        self.good_ratings += other.good_ratings
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A period's figures before they are percentages and means: the previous period's, summed by the
+    database (db/reports.py), or `totals` of the tallies."""
+
+    created: int
+    deflected: int
+    escalated: int
+    breached: int
+    met: int
+    first_response_sum: float
+    first_responses: int
+    resolution_hours_sum: float
+    resolutions: int
+    ratings: int
+    good_ratings: int
+    resolved_assigned: int  # resolved tickets with an assignee
+    agents: int  # their assignees
+
+
+def totals(created: CreatedTally, resolved: Mapping[str | None, ResolvedTally]) -> Totals:
+    """The totals of the tickets created in a period and of those resolved in it, by assignee (None or "" for
+    none). Sums are math.fsum's: a mean is then exactly statistics.fmean's."""
+    everything = ResolvedTally()
+    for tally in resolved.values():
+        everything.merge(tally)
+    assigned = [tally.count for agent, tally in resolved.items() if agent]
+    return Totals(created.count, created.having(DEFLECTED), created.having(ESCALATED), created.having(BREACHED),
+                  created.met, math.fsum(created.first_response), len(created.first_response),
+                  math.fsum(everything.resolution_hours), len(everything.resolution_hours), everything.ratings,
+                  everything.good_ratings, sum(assigned), len(assigned))
 
 
 @dataclass(frozen=True)
 class _Rates:
-    first_response: list[float]
-    resolution_hours: list[float]
+    first_response: float | None  # mean minutes
+    resolution_hours: float | None  # mean hours
     csat: float | None
     sla: float | None
     deflection: float | None
@@ -161,20 +274,13 @@ class _Rates:
     per_agent_day: float | None
 
 
-def _rates(facts: Sequence[TicketFacts], period: Period, calendars: Mapping[str, Calendar]) -> _Rates:
-    created, resolved = created_in(facts, period), resolved_in(facts, period)
-    first = [m for f in created if (m := first_response_minutes(f, calendars)) is not None]
-    hours = [m / 60 for f in resolved if (m := resolution_minutes(f, calendars)) is not None]
-    ratings = [f.csat for f in resolved if f.csat is not None]
-    known = [f for f in created if f.sla_breached or f.resolved_at is not None]
-    agents = {f.assignee for f in resolved if f.assignee}
-    per_agent_day = len([f for f in resolved if f.assignee]) / len(agents) / period.days if agents else None
+def _rates(found: Totals, period: Period) -> _Rates:
+    per_agent_day = found.resolved_assigned / found.agents / period.days if found.agents else None
     return _Rates(
-        first, hours, _percent(sum(r >= 4 for r in ratings), len(ratings)),
-        _percent(sum(not f.sla_breached for f in known), len(known)),
-        _percent(sum(f.deflected for f in created), len(created)),
-        _percent(sum(f.escalation_level >= 1 for f in created), len(created)),
-        per_agent_day,
+        found.first_response_sum / found.first_responses if found.first_responses else None,
+        found.resolution_hours_sum / found.resolutions if found.resolutions else None,
+        _percent(found.good_ratings, found.ratings), _percent(found.met, found.breached + found.met),
+        _percent(found.deflected, found.created), _percent(found.escalated, found.created), per_agent_day,
     )
 
 
@@ -182,17 +288,49 @@ def _mean(values: Sequence[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def created_tally(facts: Iterable[TicketFacts], calendars: Mapping[str, Calendar]) -> CreatedTally:
+    tally = CreatedTally()
+    for f in facts:
+        tally.add(flags(f), first_response_minutes(f, calendars), resolution_minutes(f, calendars))
+    return tally
+
+
+def resolved_tallies(facts: Iterable[TicketFacts],
+                     calendars: Mapping[str, Calendar]) -> dict[str | None, ResolvedTally]:
+    """Per assignee (None for none)."""
+    tallies: dict[str | None, ResolvedTally] = defaultdict(ResolvedTally)
+    for f in facts:
+        tallies[f.assignee].add(f.csat, resolution_minutes(f, calendars))
+    return dict(tallies)
+
+
+def period_totals(facts: Sequence[TicketFacts], period: Period, calendars: Mapping[str, Calendar]) -> Totals:
+    return totals(created_tally(created_in(facts, period), calendars),
+                  resolved_tallies(resolved_in(facts, period), calendars))
+
+
 def build_summary(facts: Sequence[TicketFacts], period: Period, calendars: Mapping[str, Calendar]) -> Summary:
-    now, before = _rates(facts, period, calendars), _rates(facts, period.previous(), calendars)
+    created = created_tally(created_in(facts, period), calendars)
+    resolved = resolved_tallies(resolved_in(facts, period), calendars)
+    return summary_of(by_priority(f for f in facts if f.is_open and f.created_at < period.end),
+                      by_priority(open_at(facts, period.start)), created, resolved,
+                      period_totals(facts, period.previous(), calendars), period)
+
+
+def summary_of(open_now: Mapping[str, int], open_before: Mapping[str, int], created: CreatedTally,
+               resolved: Mapping[str | None, ResolvedTally], previous: Totals, period: Period) -> Summary:
+    """The summary cards from the period's tallies and the previous period's totals."""
+    now, before = _rates(totals(created, resolved), period), _rates(previous, period.previous())
+    hours = [h for tally in resolved.values() for h in tally.resolution_hours]
     return Summary(
-        open_by_priority=by_priority(f for f in facts if f.is_open and f.created_at < period.end),
-        open_previous_by_priority=by_priority(open_at(facts, period.start)),
-        first_response=_figure(_mean(now.first_response), FIRST_RESPONSE_TARGET_MINUTES,
-                               _mean(before.first_response), "min", Better.LOWER),
-        first_response_spread=spread(now.first_response),
-        resolution=_figure(_mean(now.resolution_hours), RESOLUTION_TARGET_HOURS, _mean(before.resolution_hours),
-                           "h", Better.LOWER),
-        resolution_spread=spread(now.resolution_hours),
+        open_by_priority=dict(open_now),
+        open_previous_by_priority=dict(open_before),
+        first_response=_figure(now.first_response, FIRST_RESPONSE_TARGET_MINUTES, before.first_response, "min",
+                               Better.LOWER),
+        first_response_spread=spread(created.first_response),
+        resolution=_figure(now.resolution_hours, RESOLUTION_TARGET_HOURS, before.resolution_hours, "h",
+                           Better.LOWER),
+        resolution_spread=spread(hours),
         csat=_figure(now.csat, CSAT_TARGET_PERCENT, before.csat, "%", Better.HIGHER),
         sla_compliance=_figure(now.sla, SLA_TARGET_PERCENT, before.sla, "%", Better.HIGHER),
         deflection=_figure(now.deflection, DEFLECTION_TARGET_PERCENT, before.deflection, "%", Better.HIGHER),
@@ -212,46 +350,58 @@ def _days(period: Period) -> list[date]:
 
 def build_daily(facts: Sequence[TicketFacts], period: Period, calendars: Mapping[str, Calendar]) -> list[DailyRow]:
     """The notes' daily report: per UTC day of creation, newest first."""
-    by_day: dict[date, list[TicketFacts]] = defaultdict(list)
+    by_day: dict[date, CreatedTally] = defaultdict(CreatedTally)
     for f in created_in(facts, period):
-        by_day[f.created_at.date()].append(f)
+        by_day[f.created_at.date()].add(flags(f), first_response_minutes(f, calendars),
+                                        resolution_minutes(f, calendars))
+    return daily_of(by_day, period)
+
+
+def daily_of(by_day: Mapping[date, CreatedTally], period: Period) -> list[DailyRow]:
+    """The daily report's rows from the tally of each UTC day of creation."""
     rows = []
     for day in reversed(_days(period)):
-        group = by_day.get(day, [])
-        first = [m for f in group if (m := first_response_minutes(f, calendars)) is not None]
-        hours = [m / 60 for f in group if (m := resolution_minutes(f, calendars)) is not None]
-        resolved = sum(f.resolved_at is not None for f in group)
-        rows.append(DailyRow(day, len(group), sum(f.priority == "critical" for f in group), resolved,
-                             _mean(first), _mean(hours), sum(f.sla_breached for f in group),
-                             _percent(resolved, len(group))))
+        tally = by_day.get(day) or CreatedTally()
+        resolved, count = tally.having(RESOLVED), tally.count
+        rows.append(DailyRow(day, count, tally.having(CRITICAL), resolved, _mean(tally.first_response),
+                             _mean(tally.resolution_hours), tally.having(BREACHED), _percent(resolved, count)))
     return rows
 
 
 def build_volume(facts: Sequence[TicketFacts], period: Period) -> list[VolumePoint]:
-    created = Counter(f.created_at.date() for f in created_in(facts, period))
-    resolved = Counter(f.resolved_at.date() for f in resolved_in(facts, period) if f.resolved_at)
+    return volume_of(Counter(f.created_at.date() for f in created_in(facts, period)),
+                     Counter(f.resolved_at.date() for f in resolved_in(facts, period) if f.resolved_at), period)
+
+
+def volume_of(created: Mapping[date, int], resolved: Mapping[date, int], period: Period) -> list[VolumePoint]:
     return [VolumePoint(day, created.get(day, 0), resolved.get(day, 0)) for day in _days(period)]
 
 
 def build_categories(facts: Sequence[TicketFacts], period: Period) -> list[CategoryCount]:
-    counts = Counter(f.category for f in created_in(facts, period))
+    return categories_of(Counter(f.category for f in created_in(facts, period)))
+
+
+def categories_of(counts: Mapping[str, int]) -> list[CategoryCount]:
     return [CategoryCount(c, n) for c, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def build_agents(facts: Sequence[TicketFacts], period: Period, calendars: Mapping[str, Calendar]) -> list[AgentRow]:
     """Per assignee: tickets created in the period assigned to them, those they resolved in it, and theirs."""
-    created, resolved = created_in(facts, period), resolved_in(facts, period)
-    agents = sorted({f.assignee for f in (*created, *resolved) if f.assignee})
+    created: dict[str | None, CreatedTally] = defaultdict(CreatedTally)
+    for f in created_in(facts, period):
+        created[f.assignee].add(flags(f), first_response_minutes(f, calendars), None)
+    return agents_of(created, resolved_tallies(resolved_in(facts, period), calendars))
+
+
+def agents_of(created: Mapping[str | None, CreatedTally],
+              resolved: Mapping[str | None, ResolvedTally]) -> list[AgentRow]:
+    """The agents' table from the tallies per assignee of the tickets created and resolved in the period."""
     rows = []
-    for agent in agents:
-        mine = [f for f in created if f.assignee == agent]
-        done = [f for f in resolved if f.assignee == agent]
-        first = [m for f in mine if (m := first_response_minutes(f, calendars)) is not None]
-        known = [f for f in mine if f.sla_breached or f.resolved_at is not None]
-        ratings = [f.csat for f in done if f.csat is not None]
-        rows.append(AgentRow(agent, len(mine), len(done), percentile(first, 0.5),
-                             _percent(sum(not f.sla_breached for f in known), len(known)),
-                             _percent(sum(r >= 4 for r in ratings), len(ratings))))
+    for agent in sorted({a for a in (*created, *resolved) if a}):
+        mine, done = created.get(agent) or CreatedTally(), resolved.get(agent) or ResolvedTally()
+        breached, met = mine.having(BREACHED), mine.met
+        rows.append(AgentRow(agent, mine.count, done.count, percentile(mine.first_response, 0.5),
+                             _percent(met, breached + met), _percent(done.good_ratings, done.ratings)))
     return rows
 
 
@@ -291,10 +441,15 @@ def trends_of(current: Mapping[str, Sequence[str]], usual: Mapping[str, int]) ->
 
 def build_backlog(facts: Sequence[TicketFacts], now: datetime) -> list[BacklogBucket]:
     """Open tickets by age (wall-clock time since they were created)."""
+    return backlog_of((f.created_at for f in facts if f.is_open), now)
+
+
+def backlog_of(open_since: Iterable[datetime], now: datetime) -> list[BacklogBucket]:
+    """The backlog from the creation times of the open tickets."""
     counts = Counter[str]()
-    for f in facts:
-        if f.is_open and f.created_at < now:
-            age = now - f.created_at
+    for created_at in open_since:
+        if created_at < now:
+            age = now - created_at
             counts[next(label for label, limit in BACKLOG_BUCKETS if age < limit)] += 1
     return [BacklogBucket(label, counts.get(label, 0)) for label, _ in BACKLOG_BUCKETS]
 

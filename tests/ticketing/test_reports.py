@@ -1,23 +1,34 @@
-"""The report rules on hand-made facts: percentiles, business-hours fallback, trends, backlog, targets."""
+"""The report rules on hand-made facts: percentiles, business-hours fallback, trends, backlog, targets, exact
+means and the tallies the store hands over."""
 
 from __future__ import annotations
 
+import math
+import statistics
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from ticketing.calendar import Calendar
 from ticketing.reports import (
+    BREACHED,
+    CRITICAL,
+    DEFLECTED,
+    ESCALATED,
+    RESOLVED,
     BacklogBucket,
     Period,
     TicketFacts,
     build_backlog,
     build_dashboard,
     build_trends,
+    created_tally,
     first_response_minutes,
     open_at,
     percentile,
+    period_totals,
     resolution_minutes,
+    was_open,
 )
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday
@@ -92,3 +103,30 @@ def test_a_period_must_end_after_it_starts() -> None:
     with pytest.raises(ValueError, match="days must be 1 or more"):
         Period.last_days(NOW, 0)
     assert Period.last_days(NOW, 7).previous() == Period(NOW - timedelta(days=14), NOW - timedelta(days=7))
+
+
+def test_a_previous_periods_mean_is_the_exact_mean_of_its_times() -> None:
+    """The previous period's mean comes from its totals (what the store sums): math.fsum of the times, so it is
+    statistics.fmean's, where adding them one after the other would be off in the last digit."""
+    minutes = [23.7964627, 54.4229225, 36.9955167, 60.3920039, 62.5720304, 6.5528859]
+    before = NOW - timedelta(days=10)
+    tickets = [facts(n, before + timedelta(hours=n), first_response_at=before + timedelta(hours=n, minutes=1),
+                     first_response_clock_minutes=m) for n, m in enumerate(minutes)]
+    assert sum(minutes) / 6 != math.fsum(minutes) / 6  # the case that matters
+    board = build_dashboard(tickets, NOW, 7, None, {})
+    assert board.summary.first_response.previous == statistics.fmean(minutes)
+    totals = period_totals(tickets, Period.last_days(NOW, 7).previous(), {})
+    assert (totals.first_response_sum, totals.first_responses, totals.created) == (math.fsum(minutes), 6, 6)
+
+
+def test_the_tallies_count_each_flag_and_sla_outcome_once() -> None:
+    tickets = [facts(1, NOW - timedelta(hours=5), priority="critical", sla_breached=True),
+               facts(2, NOW - timedelta(hours=4), resolved_at=NOW - timedelta(hours=1), status="resolved"),
+               facts(3, NOW - timedelta(hours=3), resolved_at=NOW, sla_breached=True, escalation_level=2,
+                     status="resolved"),
+               facts(4, NOW - timedelta(hours=2), deflected=True)]
+    tally = created_tally(tickets, {})
+    assert (tally.count, tally.having(CRITICAL), tally.having(RESOLVED), tally.having(BREACHED), tally.met,
+            tally.having(DEFLECTED), tally.having(ESCALATED)) == (4, 1, 2, 2, 1, 1, 1)
+    assert was_open(NOW - timedelta(days=1), NOW, None, False, NOW - timedelta(hours=1))  # resolved only later
+    assert not was_open(NOW - timedelta(days=1), None, NOW - timedelta(hours=2), False, NOW - timedelta(hours=1))

@@ -5,7 +5,7 @@ cookie. Both live in the database so that two `serve` processes agree: a link us
 and a session started on one is known to the other. Sessions store only a hash of the cookie's value.
 
 Revision ID: 0014_dashboard_sessions
-Revises: 0012
+Revises: 0013_report_speed
 Create Date: 2026-12-03 13:10:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014_dashboard_sessions'
-down_revision = '0012'
+down_revision = '0013_report_speed'
 branch_labels = None
 depends_on = None
 
