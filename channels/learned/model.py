@@ -38,11 +38,14 @@ natural rows are harder than the templated ones.
   targets). security 0.2: 90.6% recall at 62.7% precision (0.25 gave 89.2/65.7, 0.1 93.3/52.7; no threshold
   reaches 80% precision: even without one it is 84.4/72.1). data_loss 0.45: no threshold reaches 90% recall
   (0.1 gives 79.3/61.3), and 0.45 is the lowest keeping 80% precision, 65.1/80.0 (0.25 gave 70.9/74.8; at 0.5
-  and above, the same as no threshold, 64.7/80.5): the rule gives up data-loss recall for its precision.
+  and above, the same as no threshold, 64.7/80.5): that rule gives up data-loss recall for its precision, so
+  at the merge data_loss was kept at 0.25 (70.9/74.8): the issue puts recall first for these two classes (a
+  missed data loss costs more than a misrouted ticket), and where neither target can be met recall wins.
   Neither class meets both targets on this seed.
 
 Before -> after on the 8,200-row seed, the whole calibrated model on the same splits (mean of the two kinds),
-thresholds (0.25, 0.25) -> (0.2, 0.45): learned alone, category 75.1 -> 74.7%, type 74.9 -> 74.9%, security
+thresholds (0.25, 0.25) -> (0.2, 0.45) as measured (shipped: (0.2, 0.25), see above):
+learned alone, category 75.1 -> 74.7%, type 74.9 -> 74.9%, security
 recall/precision 89.2/65.7 -> 90.6/62.7, data loss 70.7/74.7 -> 65.1/80.0; the desk's order (patterns + learned)
 category 76.2 -> 75.7%, type 74.8 -> 74.8%, security 88.9/66.3 -> 90.2/63.4, data loss 74.4/76.3 -> 69.2/81.2.
 """
@@ -83,7 +86,7 @@ class ModelConfig:
     recall_weight: float = 1.6  # class weight of security and data_loss in the category head
     # security, data_loss (RECALL_FIRST's order): each wins at this probability even when another class scores
     # higher (see `choose_category`)
-    recall_thresholds: tuple[float, float] = (0.2, 0.45)
+    recall_thresholds: tuple[float, float] = (0.2, 0.25)
     type_sees_category: float = 0.0  # > 0: the type head also reads the chosen category (one-hot, this value)
 
 
