@@ -63,7 +63,7 @@ async def prepare(desk: Desk, target: DigestTarget, day: date, now: datetime) ->
         yesterday = await _dashboard(session, desk, window.end, 1, target.team)
         before = await _dashboard(session, desk, window.end - WEEK, 1, target.team)
         chart_days = await _dashboard(session, desk, window.end, CHART_DAYS, target.team)
-        candidates, warned = await digest_store.at_risk_candidates(session, target.team, running, now,
+        candidates, warned, beyond = await digest_store.at_risk_candidates(session, target.team, running, now,
                                                                    AT_RISK_WITHIN)
     created, resolved = _counts(yesterday)
     before_created, before_resolved = _counts(before)
@@ -71,7 +71,7 @@ async def prepare(desk: Desk, target: DigestTarget, day: date, now: datetime) ->
                             before_created, before_resolved, before.summary)
     at_risk = rank_at_risk(candidates, now, warned)
     names = {a.slack_id: a.name for a in desk.config.agents}
-    text, blocks = build_digest(numbers, at_risk, more=0, now=now, assignee_names=names)
+    text, blocks = build_digest(numbers, at_risk, more=beyond, now=now, assignee_names=names)
     chart = await asyncio.to_thread(volume_chart, chart_days.volume, "png")  # ~0.1 s of CPU: off the loop
     return Prepared(text, [b.to_dict() for b in blocks], chart, f"tickets-{window.day.isoformat()}.png")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.mail import insert_for
@@ -45,9 +45,10 @@ async def runs(session: AsyncSession, channel: str | None = None) -> list[tuple[
 
 
 async def at_risk_candidates(session: AsyncSession, team: str | None, statuses: Iterable[Status], now: datetime,
-                             within: timedelta) -> tuple[list[Ticket], set[str]]:
+                             within: timedelta, limit: int = AT_RISK_READ) -> tuple[list[Ticket], set[str], int]:
     """Open tickets (of `team`, in `statuses`: those whose clocks run) that breached, were warned, or whose next
-    deadline is within `within`; and the ids among them whose warning fired for the clock that runs now.
+    deadline is within `within` (the `limit` most urgent); the ids among them whose warning fired for the
+    clock that runs now; and how many more there are beyond those read (counted only when the read was full).
     Ranking is ticketing.digest's; this read only narrows it down through the indexed status column."""
     t = TicketRow
     soon = now + within
@@ -59,15 +60,19 @@ async def at_risk_candidates(session: AsyncSession, team: str | None, statuses: 
     warned = or_(and_(waiting_first, warned_first), and_(~waiting_first, warned_resolution))
     near = or_(and_(waiting_first, t.sla_first_response_due <= soon),
                and_(~waiting_first, t.sla_resolution_due <= soon))
-    query = (select(t, CustomerRow, warned.label("warned")).join(CustomerRow, CustomerRow.id == t.user_id)
-             .where(t.status.in_([s.value for s in statuses]), or_(t.sla_breach.is_(True), warned, near))
-             .order_by(t.sla_breach.desc(), t.sla_resolution_due).limit(AT_RISK_READ))
+    conditions = [t.status.in_([s.value for s in statuses]), or_(t.sla_breach.is_(True), warned, near)]
     if team is not None:
-        query = query.where(t.team == team)
+        conditions.append(t.team == team)
+    query = (select(t, CustomerRow, warned.label("warned")).join(CustomerRow, CustomerRow.id == t.user_id)
+             .where(*conditions).order_by(t.sla_breach.desc(), t.sla_resolution_due).limit(limit))
     tickets: list[Ticket] = []
     flagged: set[str] = set()
     for row, customer, was_warned in await session.execute(query):
         tickets.append(_ticket(row, _customer(customer), (), ()))
         if was_warned:
             flagged.add(row.id)
-    return tickets, flagged
+    beyond = 0
+    if len(tickets) == limit:
+        total = (await session.execute(select(func.count()).select_from(t).where(*conditions))).scalar_one()
+        beyond = int(total) - len(tickets)
+    return tickets, flagged, beyond

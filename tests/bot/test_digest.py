@@ -42,6 +42,7 @@ from bot.slack.poster import SlackPoster
 from db import digest as digest_store
 from db import tickets as ticket_store
 from db.tables import DigestRunRow, OutboxRow
+from db.tickets import OPEN_STATUSES
 from tests.bot.slack_desk import desk_settings
 from tests.bot.slack_helpers import SlackSender, button
 from tests.bot.test_sla_ticker import support_data, write_support
@@ -50,6 +51,7 @@ from tests.fakes.slack_api import SlackApi, slack_api_fixture  # noqa: F401
 from tests.smtp_sink import SmtpSink
 from tests.waiting import eventually
 from ticketing.create import NewTicket
+from ticketing.digest import AT_RISK_WITHIN
 from ticketing.model import Category, Customer, Priority, Tier
 
 BEA = "UBILLAGNT1"
@@ -351,3 +353,22 @@ async def test_a_desk_started_after_the_time_catches_up_the_same_day_but_not_a_d
     finally:
         await desk.db.close()
 
+
+
+async def test_at_risk_beyond_the_read_are_counted(settings: Settings) -> None:
+    """The digest reads only the most urgent at-risk tickets; the rest are counted, so "and N more" is true."""
+    clock = FakeClock(NOW)
+    await seed(settings, clock)
+    desk = await start_desk(settings.model_copy(update={"slack_bot_token": None}), clock)
+    try:
+        paused = desk.config.sla_policy.pausing_statuses
+        running = [s for s in OPEN_STATUSES if s not in paused]
+        async with desk.db.sessions() as session:
+            every, _, none_beyond = await digest_store.at_risk_candidates(session, None, running, NOW,
+                                                                          AT_RISK_WITHIN)
+            first, _, beyond = await digest_store.at_risk_candidates(session, None, running, NOW, AT_RISK_WITHIN,
+                                                                     limit=1)
+        assert len(every) >= 2 and none_beyond == 0
+        assert [t.id for t in first] == [every[0].id] and beyond == len(every) - 1
+    finally:
+        await desk.db.close()
