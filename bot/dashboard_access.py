@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from bot.config import SupportConfig
 from bot.desk import Desk
-from bot.links import Purpose, sign, signing_secret, verify
+from bot.links import Purpose, make_token, read_token
 from db import dashboard as store
 
 LINK_LIFETIME = timedelta(minutes=10)
@@ -57,19 +57,18 @@ def _hash(text: str) -> str:
 
 async def sign_in_link(desk: Desk, user: str) -> str:
     """`{base_url}/dashboard/login/{token}` for `user`; the caller checks `can_view` first."""
-    token = sign(await signing_secret(desk), Purpose.DASHBOARD, _LINK_SUBJECT, user,
-                 desk.clock.now() + LINK_LIFETIME)
+    token = await make_token(desk, Purpose.DASHBOARD, _LINK_SUBJECT, user, LINK_LIFETIME)
     return f"{desk.settings.base_url}{PATH}/login/{token}"
 
 
 async def start_session(desk: Desk, token: str) -> str | None:
     """The new session's cookie value, when `token` is a valid, unexpired, unused dashboard link of a person of
     support.yml; None for anything else (forged, changed, expired, used before, a stranger's)."""
-    now = desk.clock.now()
-    claim = verify(await desk.secret(), token, Purpose.DASHBOARD, now)
+    claim = await read_token(desk, token, Purpose.DASHBOARD)
     if claim is None or claim.ticket_id != _LINK_SUBJECT or not can_view(desk.config, claim.value):
         return None
     session_id = secrets.token_urlsafe(32)
+    now = desk.clock.now()
     async with desk.db.transaction() as session:
         if not await store.use_link(session, _hash(token), claim.value, now, claim.expires):
             return None
