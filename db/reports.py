@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -27,6 +27,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from db import report_days
 from db.related import MERGED_INTO
 from db.tables import TicketLinkRow
 from db.tickets import OPEN_STATUSES, TICKETS
@@ -153,26 +154,222 @@ async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, te
                           calendars: Mapping[str, Calendar] = _NO_CALENDARS) -> Dashboard:
     """The dashboard's data, with the database doing the counting: what `reports.build_dashboard` gives from
     the facts of the period and the one before (tests/bot/test_reports_fast.py checks they are equal), without
-    one Python object per ticket. Per ticket only the few values a figure needs one by one are read (its
-    day, assignee, category, a number of flag bits, the SLA clocks' minutes: percentiles and means need every
-    time); the previous period comes summed by the database; the trends as `load_trends` counts them."""
+    one Python object per ticket. The span (the period, the one before, the trends' weeks) is cut into pieces
+    that never cross a midnight (`report_days.stretches`); each piece's `Tallies` hold, per team and
+    assignee, the few values a figure needs one by one (flag bits, the SLA clocks' minutes: percentiles and
+    means need every time). A closed day's tallies are kept in memory while its fingerprint holds
+    (db/report_days.py); the rest is read live. The open tickets and this week's trend ids are read live."""
     period = Period.last_days(now, days)
-    created, categories = await _created_tallies(session, period, team, calendars)
-    resolved, resolved_per_day = await _resolved_tallies(session, period, team, calendars)
-    previous = await _previous_totals(session, period.previous(), team, calendars)
+    previous = period.previous()
+    week, history = reports.trend_periods(now)
+    pieces = report_days.stretches(Period(min(previous.start, history.start), now),
+                                   (previous.start, period.start, history.start, week.start))
+    tallies = await _tallies_of(session, pieces, now, team, calendars)
+
+    def within(part: Period) -> list[tuple[date, Tallies]]:
+        return [(piece.start.date(), found) for piece, found in zip(pieces, tallies, strict=True)
+                if part.start <= piece.start and piece.end <= part.end]
+
+    now_in = _merged(within(period), team, in_detail=True)
+    before = _merged(within(previous), team, in_detail=False)
+    usual: Counter[str] = Counter()
+    for _, found in within(history):
+        for (team_name, key), count in found.trends.items():
+            if team is None or team_name == team:
+                usual[key] += count
     open_now, open_before, open_since = await _open_counts(session, now, period.start, team)
-    trends = await load_trends(session, now, team)
-    everything, by_day, by_agent = reports.CreatedTally(), _tallies_by(created, 0), _tallies_by(created, 1)
-    for tally in created.values():
-        everything.merge(tally)
-    per_day = {day: tally.count for day, tally in by_day.items()}
+    trends = reports.trends_of(await _trend_ids(session, week, team), usual)
+    per_day = {day: tally.count for day, tally in now_in.by_day.items()}
     summary = reports.summary_of(reports.priority_counts(open_now), reports.priority_counts(open_before),
-                                 everything, resolved, previous, period)
+                                 now_in.everything, now_in.resolved,
+                                 reports.totals(before.everything, before.resolved), period)
     return Dashboard(
-        period, team, summary, tuple(reports.volume_of(per_day, resolved_per_day, period)),
-        tuple(reports.categories_of(categories)), tuple(reports.agents_of(by_agent, resolved)), tuple(trends),
-        tuple(reports.backlog_of(open_since, now)), tuple(reports.daily_of(by_day, period)),
+        period, team, summary, tuple(reports.volume_of(per_day, now_in.resolved_per_day, period)),
+        tuple(reports.categories_of(now_in.categories)), tuple(reports.agents_of(now_in.by_agent, now_in.resolved)),
+        tuple(trends), tuple(reports.backlog_of(open_since, now)), tuple(reports.daily_of(now_in.by_day, period)),
     )
+
+
+_TeamKey = tuple[str, str | None]  # team, assignee
+
+
+@dataclass
+class Tallies:
+    """What the dashboard reads of the tickets of one piece of time (a closed day, or part of a day), by team:
+    of those created in it, a tally per assignee, the count per category and per trend key; of those resolved
+    in it, a tally per assignee. Kept by db/report_days.py and shared between pages: never changed once made
+    (`_merged` merges them into new tallies)."""
+
+    created: defaultdict[_TeamKey, reports.CreatedTally] = field(
+        default_factory=lambda: defaultdict(reports.CreatedTally))
+    categories: Counter[tuple[str, str]] = field(default_factory=Counter)
+    trends: Counter[tuple[str, str]] = field(default_factory=Counter)
+    resolved: defaultdict[_TeamKey, reports.ResolvedTally] = field(
+        default_factory=lambda: defaultdict(reports.ResolvedTally))
+    _teams: dict[str, reports.CreatedTally] | None = field(default=None, compare=False, repr=False)
+
+    def created_by_team(self) -> dict[str, reports.CreatedTally]:
+        """The created tallies merged per team (made once: a kept day's are used by every page)."""
+        if self._teams is None:
+            teams: dict[str, reports.CreatedTally] = defaultdict(reports.CreatedTally)
+            for (team_name, _agent), tally in self.created.items():
+                teams[team_name].merge(tally)
+            self._teams = dict(teams)
+        return self._teams
+
+
+@dataclass
+class _Merged:
+    """Pieces' tallies of one team (or all) merged into new ones: the tickets created per day, per assignee and
+    in all; per category; the resolved per assignee, and how many were resolved each day."""
+
+    by_day: defaultdict[date, reports.CreatedTally] = field(default_factory=lambda: defaultdict(reports.CreatedTally))
+    by_agent: defaultdict[str | None, reports.CreatedTally] = field(
+        default_factory=lambda: defaultdict(reports.CreatedTally))
+    everything: reports.CreatedTally = field(default_factory=reports.CreatedTally)
+    categories: Counter[str] = field(default_factory=Counter)
+    resolved: defaultdict[str | None, reports.ResolvedTally] = field(
+        default_factory=lambda: defaultdict(reports.ResolvedTally))
+    resolved_per_day: Counter[date] = field(default_factory=Counter)
+
+
+def _merged(parts: list[tuple[date, Tallies]], team: str | None, *, in_detail: bool) -> _Merged:
+    """The tallies of `parts` of `team` (all teams for None): per day and per assignee when `in_detail`, else
+    only in all (the previous period's totals)."""
+    found = _Merged()
+    for day, tallies in parts:
+        for team_name, tally in tallies.created_by_team().items():
+            if team is None or team_name == team:
+                (found.by_day[day] if in_detail else found.everything).merge(tally)
+        if in_detail:
+            for (team_name, agent), tally in tallies.created.items():
+                if team is None or team_name == team:
+                    found.by_agent[agent].merge(tally)
+        for (team_name, category), count in tallies.categories.items():
+            if team is None or team_name == team:
+                found.categories[category] += count
+        for (team_name, agent), done in tallies.resolved.items():
+            if team is None or team_name == team:
+                found.resolved[agent].merge(done)
+                found.resolved_per_day[day] += done.count
+    if in_detail:
+        for tally in found.by_day.values():
+            found.everything.merge(tally)
+    return found
+
+
+_Created = tuple[datetime, str, str | None, str, int, float | None, float | None, tuple[str, ...]]
+_Resolved = tuple[datetime, str, str | None, int | None, float | None]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What the tallies take of each ticket of a span: of those created in it, (created, team, assignee,
+    category, flag bits, first-response minutes, resolution minutes, tags); of those resolved in it (resolved,
+    team, assignee, rating, resolution minutes). The minutes are the clocks', else the calendar's."""
+
+    created: list[_Created]
+    resolved: list[_Resolved]
+
+    def within(self, piece: Period) -> _Rows:
+        return _Rows([r for r in self.created if piece.start <= r[0] < piece.end],
+                     [r for r in self.resolved if piece.start <= r[0] < piece.end])
+
+    def by_piece(self, pieces: list[Period]) -> list[_Rows]:
+        """The rows of each of adjacent `pieces` (that cover the rows' span), in one pass."""
+        starts = [piece.start for piece in pieces]
+        found = [_Rows([], []) for _ in pieces]
+        for row in self.created:
+            found[report_days.piece_of(starts, row[0])].created.append(row)
+        for other in self.resolved:
+            found[report_days.piece_of(starts, other[0])].resolved.append(other)
+        return found
+
+
+@dataclass(frozen=True)
+class _Day:
+    """A closed day as kept: its rows (for the pieces a cut splits it into) and its whole-day tallies."""
+
+    rows: _Rows
+    tallies: Tallies
+
+
+def _tallied(rows: _Rows, pieces: list[Period]) -> list[Tallies]:
+    """The tallies of adjacent `pieces` from the rows of their span (each ticket in the piece that holds its
+    creation, or its resolve)."""
+    starts = [piece.start for piece in pieces]
+    found = [Tallies() for _ in pieces]
+    for created, team_name, agent, category, bits, minutes, hours_minutes, tags in rows.created:
+        piece = found[report_days.piece_of(starts, created)]
+        piece.created[(team_name, agent)].add(bits, minutes, hours_minutes)
+        piece.categories[(team_name, category)] += 1
+        for key in reports.trend_keys(category, tags):
+            piece.trends[(team_name, key)] += 1
+    for resolved, team_name, agent, rating, minutes in rows.resolved:
+        found[report_days.piece_of(starts, resolved)].resolved[(team_name, agent)].add(rating, minutes)
+    return found
+
+
+async def _tallies_of(session: AsyncSession, pieces: list[Period], now: datetime, team: str | None,
+                      calendars: Mapping[str, Calendar]) -> list[Tallies]:
+    """Each piece's tallies. A piece of a closed day takes the day as kept while its fingerprint holds, else
+    as read again (all teams, one statement per side for each run of such days): a whole day its tallies, a
+    part of a day (cut at the period's start) its rows in that part. The pieces of today are read live, of
+    `team` only."""
+    found: list[Tallies | None] = [None] * len(pieces)
+    today = report_days.midnight(now)
+    closed = {i: piece.start.date() for i, piece in enumerate(pieces) if piece.end <= today}
+    if closed:
+        prints = await report_days.fingerprints(session, min(closed.values()), max(closed.values()))
+        kept: dict[date, _Day] = report_days.kept(session, closed.values(), prints, calendars)
+        missing = [Period(start, start + report_days.DAY)
+                   for start in sorted({report_days.midnight(pieces[i].start) for i, day in closed.items()
+                                        if day not in kept})]
+        for run in report_days.runs(missing):
+            for whole, mine in zip(run, (await _read_rows(session, Period(run[0].start, run[-1].end), None,
+                                                          calendars)).by_piece(run), strict=True):
+                day = whole.start.date()
+                kept[day] = _Day(mine, _tallied(mine, [whole])[0])
+                report_days.keep(session, day, prints.get(day, report_days.NOTHING), calendars, kept[day])
+        for i, day in closed.items():
+            piece, entry = pieces[i], kept[day]
+            is_whole = report_days.closed_day(piece, now) is not None
+            found[i] = entry.tallies if is_whole else _tallied(entry.rows.within(piece), [piece])[0]
+    for run in report_days.runs([piece for i, piece in enumerate(pieces) if i not in closed]):
+        rows = await _read_rows(session, Period(run[0].start, run[-1].end), team, calendars)
+        for piece, tallies in zip(run, _tallied(rows, run), strict=True):
+            found[pieces.index(piece)] = tallies
+    return [tallies if tallies is not None else Tallies() for tallies in found]
+
+
+async def _read_rows(session: AsyncSession, span: Period, team: str | None,
+                     calendars: Mapping[str, Calendar]) -> _Rows:
+    """The rows of the tickets (that count, of `team` if given) created in `span`, and of those resolved in it:
+    one statement each."""
+    t = TICKETS.c
+    first, first_at = _first_response(session)
+    resolution, resolved_at = _resolution(session)
+    created_rows: list[_Created] = []
+    for created, agent, category, bits, minutes, hours_minutes, team_name, first_moment, resolve_moment, tags in (
+            await session.execute(
+                select(_moment(t.created_at), t.assigned_to, t.category, _flags(), first, resolution, t.team,
+                       first_at, resolved_at, type_coerce(t.tags, String))
+                .where(t.created_at >= span.start, t.created_at < span.end, *_counting(team)))):
+        if first_moment is not None or resolve_moment is not None:
+            by_calendar = _by_calendar(team_name, created, first_moment, resolve_moment, calendars)
+            minutes = minutes if first_moment is None else by_calendar[0]
+            hours_minutes = hours_minutes if resolve_moment is None else by_calendar[1]
+        created_rows.append((_at(created), team_name, agent, category, bits, minutes, hours_minutes, _tags(tags)))
+    resolved_rows: list[_Resolved] = []
+    clock, unclocked = _resolution(session)
+    for resolved, agent, rating, minutes, resolve_moment, team_name, created in await session.execute(
+            select(_moment(t.resolved_at), t.assigned_to, t.satisfaction_rating, clock, unclocked, t.team,
+                   _moment(t.created_at))
+            .where(t.resolved_at >= span.start, t.resolved_at < span.end, *_counting(team))):
+        if resolve_moment is not None:
+            minutes = _by_calendar(team_name, created, None, resolve_moment, calendars)[1]
+        resolved_rows.append((_at(resolved), team_name, agent, rating, minutes))
+    return _Rows(created_rows, resolved_rows)
 
 
 # -- the dashboard's reads ---------------------------------------------------------------------------------
@@ -233,116 +430,6 @@ def _flags() -> Any:
             + case((t.escalation_level >= 1, reports.ESCALATED), else_=0))
 
 
-def _day(moment: Any) -> date:
-    return _date_of(moment[:10]) if isinstance(moment, str) else cast(datetime, moment).date()
-
-
-@functools.lru_cache(maxsize=4096)
-def _date_of(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-_Key = tuple[date, str | None]  # day of creation, assignee
-
-
-async def _created_tallies(session: AsyncSession, period: Period, team: str | None, calendars: Mapping[str, Calendar]
-                           ) -> tuple[dict[_Key, reports.CreatedTally], Counter[str]]:
-    """The tickets created in `period`: one tally per day and assignee (a few hundred), and the count per
-    category."""
-    t = TICKETS.c
-    first, first_at = _first_response(session)
-    resolution, resolved_at = _resolution(session)
-    query = (select(_moment(t.created_at), t.assigned_to, t.category, _flags(), first, resolution, t.team,
-                    first_at, resolved_at)
-             .where(t.created_at >= period.start, t.created_at < period.end, *_counting(team)))
-    tallies: dict[tuple[Any, str | None], reports.CreatedTally] = defaultdict(reports.CreatedTally)
-    categories: Counter[str] = Counter()
-    for created, agent, category, bits, minutes, hours_minutes, team_name, first_moment, resolve_moment in (
-            await session.execute(query)):
-        if first_moment is not None or resolve_moment is not None:
-            by_calendar = _by_calendar(team_name, created, first_moment, resolve_moment, calendars)
-            minutes = minutes if first_moment is None else by_calendar[0]
-            hours_minutes = hours_minutes if resolve_moment is None else by_calendar[1]
-        # Keyed by SQLite's text of the day (a date from PostgreSQL), made a date once per key below.
-        tallies[(created[:10] if isinstance(created, str) else created.date(), agent)].add(bits, minutes,
-                                                                                           hours_minutes)
-        categories[category] += 1
-    return {(_date_of(day) if isinstance(day, str) else day, agent): tally
-            for (day, agent), tally in tallies.items()}, categories
-
-
-def _tallies_by(tallies: Mapping[_Key, reports.CreatedTally], part: int) -> dict[Any, reports.CreatedTally]:
-    merged: dict[Any, reports.CreatedTally] = defaultdict(reports.CreatedTally)
-    for key, tally in tallies.items():
-        merged[key[part]].merge(tally)
-    return merged
-
-
-async def _resolved_tallies(session: AsyncSession, period: Period, team: str | None,
-                            calendars: Mapping[str, Calendar]
-                            ) -> tuple[dict[str | None, reports.ResolvedTally], Counter[date]]:
-    """The tickets resolved in `period` (through ix_tickets_report_resolved, migration 0013): a tally per
-    assignee, and how many were resolved each day."""
-    t = TICKETS.c
-    minutes, unclocked = _resolution(session)
-    query = (select(_moment(t.resolved_at), t.assigned_to, t.satisfaction_rating, minutes, unclocked, t.team,
-                    _moment(t.created_at))
-             .where(t.resolved_at >= period.start, t.resolved_at < period.end, *_counting(team)))
-    tallies: dict[str | None, reports.ResolvedTally] = defaultdict(reports.ResolvedTally)
-    per_day: Counter[date] = Counter()
-    for resolved, agent, rating, clock, resolve_moment, team_name, created in await session.execute(query):
-        if resolve_moment is not None:
-            clock = _by_calendar(team_name, created, None, resolve_moment, calendars)[1]
-        tallies[agent].add(rating, clock)
-        per_day[_day(resolved)] += 1
-    return dict(tallies), per_day
-
-
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-async def _previous_totals(session: AsyncSession, period: Period, team: str | None,
-                           calendars: Mapping[str, Calendar]) -> reports.Totals:
-    """The previous period's totals: the counts summed by the database, the times read as one column of
-    numbers (math.fsum of them, as `reports.totals`: the database's own float sum may differ in the last
-    digit), and the few times no clock gave counted by the calendar."""
-    t = TICKETS.c
-    first, first_at = _first_response(session)
-    resolution, resolved_at = _resolution(session)
-    created_in = [t.created_at >= period.start, t.created_at < period.end, *_counting(team)]
-    resolved_in = [t.resolved_at >= period.start, t.resolved_at < period.end, *_counting(team)]
-    assignee = func.nullif(t.assigned_to, "")
-    (created, deflected, escalated, breached, met), = await session.execute(
-        select(func.count(), _count_if(t.report_deflected), _count_if(t.escalation_level >= 1),
-               _count_if(t.sla_breach), _count_if(and_(t.resolved_at.is_not(None), ~t.sla_breach)))
-        .where(*created_in))
-    (ratings, good, assigned, agents), = await session.execute(
-        select(func.count(t.satisfaction_rating), _count_if(t.satisfaction_rating >= 4), func.count(assignee),
-               func.count(assignee.distinct())).where(*resolved_in))
-    firsts = await _times(session, first, first_at, created_in, calendars, 0)
-    hours = [m / 60 for m in await _times(session, resolution, resolved_at, resolved_in, calendars, 1)]
-    return reports.Totals(created, deflected, escalated, breached, met, math.fsum(firsts), len(firsts),
-                          math.fsum(hours), len(hours), ratings, good, assigned, agents)
-
-
-async def _times(session: AsyncSession, minutes: Any, unclocked: Any, condition: list[ColumnElement[bool]],
-                 calendars: Mapping[str, Calendar], which: int) -> list[float]:
-    """The first-response (`which` 0) or resolution (1) minutes of the tickets that meet `condition`: the
-    clock's, else the calendar's (one read: the rows without a time are not sent)."""
-    t = TICKETS.c
-    found = []
-    for clock, moment, team_name, created in await session.execute(
-            select(minutes, unclocked, t.team, _moment(t.created_at))
-            .where(*condition, or_(minutes.is_not(None), unclocked.is_not(None)))):
-        if moment is not None:
-            clock = _by_calendar(team_name, created, moment if which == 0 else None, moment if which == 1 else None,
-                                 calendars)[which]
-        if clock is not None:
-            found.append(clock)
-    return found
-
-
 async def _open_counts(session: AsyncSession, now: datetime, moment: datetime,
                        team: str | None) -> tuple[Counter[str], Counter[str], list[datetime]]:
     """Per priority, the tickets open now and those open at `moment` (as `reports.open_at` has it), and when
@@ -383,11 +470,6 @@ async def load_trends(session: AsyncSession, now: datetime, team: str | None = N
     and list of tags (a few dozen rows whatever the number of tickets)."""
     t = TICKETS.c
     week, history = reports.trend_periods(now)
-    current: dict[str, list[str]] = defaultdict(list)
-    for ticket_id, category, tags in await session.execute(
-            select(t.id, t.category, sql_cast(t.tags, Text)).where(_counted_created(week, team))):
-        for key in reports.trend_keys(category, _tags(tags)):
-            current[key].append(ticket_id)
     usual: Counter[str] = Counter()
     stored_tags = sql_cast(t.tags, Text)
     for category, tags, count in await session.execute(
@@ -395,7 +477,18 @@ async def load_trends(session: AsyncSession, now: datetime, team: str | None = N
             .group_by(t.category, stored_tags)):
         for key in reports.trend_keys(category, _tags(tags)):
             usual[key] += count
-    return reports.trends_of(current, usual)
+    return reports.trends_of(await _trend_ids(session, week, team), usual)
+
+
+async def _trend_ids(session: AsyncSession, week: Period, team: str | None) -> dict[str, list[str]]:
+    """The ids of the tickets that count created in `week`, per trend key."""
+    t = TICKETS.c
+    current: dict[str, list[str]] = defaultdict(list)
+    for ticket_id, category, tags in await session.execute(
+            select(t.id, t.category, sql_cast(t.tags, Text)).where(_counted_created(week, team))):
+        for key in reports.trend_keys(category, _tags(tags)):
+            current[key].append(ticket_id)
+    return current
 
 
 async def load_trend_facts(session: AsyncSession, weeks: Period, team: str | None = None) -> list[TicketFacts]:

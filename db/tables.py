@@ -102,6 +102,10 @@ class TicketRow(Base):
     first_clock_stopped_at: Mapped[str | None] = mapped_column(String(40))
     resolution_clock_used: Mapped[float | None] = mapped_column(Float)
     resolution_clock_stopped_at: Mapped[str | None] = mapped_column(String(40))
+    # Bumped by the database's triggers on every change of the ticket or of its links (migration 0016): what
+    # db/report_days.py sums per day to know whether a day's tallies still hold, through two indexes on the UTC
+    # day of created_at and resolved_at (expressions that differ per dialect: in the migration only).
+    report_seq: Mapped[int] = mapped_column(Integer, server_default="0")
     __table_args__ = (
         CheckConstraint(
             "satisfaction_rating IS NULL OR (satisfaction_rating >= 1 AND satisfaction_rating <= 5)",
@@ -112,6 +116,8 @@ class TicketRow(Base):
             "resolved_at", "closed_at", "assigned_to", "escalation_level", "sla_breach", "satisfaction_rating",
             "tags", "report_reopened", "report_deflected", "report_imported", "first_clock_used",
             "first_clock_stopped_at", "resolution_clock_used", "resolution_clock_stopped_at", "id")),
+        Index("ix_tickets_report_open",  # migration 0016: db/reports._open_counts, one status at a time
+              "status", "priority", "created_at", "resolved_at", "closed_at", "team", "id"),
     )
 
 
