@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -47,6 +48,8 @@ from bot.dashboard_access import (
 from bot.desk import Desk
 from db import reports as report_store
 from ticketing.reports import PRIORITIES, AgentRow, Better, Dashboard, Figure, Spread, Summary
+
+log = logging.getLogger(__name__)
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -320,6 +323,20 @@ def render(desk: Desk, board: Dashboard, days: int, viewer: str) -> str:
 
 
 # -- the routes ------------------------------------------------------------------------------------------------
+
+
+async def warm_up(desk: Desk) -> None:
+    """Read the closed days the longest period needs once, at start, so that the first page does not (at
+    100,000 tickets about 2 s, in chunks of a week that let mail and Slack go on in between)."""
+    started = time.perf_counter()
+    try:
+        async with desk.db.sessions() as session:
+            await report_store.build_dashboard(session, now=desk.clock.now(), days=max(PERIODS),
+                                               calendars=desk.config.calendars)
+    except Exception:
+        log.exception("the dashboard's warm-up failed; the first page will read its days itself")
+        return
+    log.info("dashboard: the %d-day figures are ready (%.1f s)", max(PERIODS), time.perf_counter() - started)
 
 
 class _Boards:

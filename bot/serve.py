@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot import dashboard
 from bot.bootstrap import start_desk
 from bot.desk import Desk
 from bot.digest import DigestScheduler
@@ -157,6 +158,7 @@ async def start(settings: Settings, say: Say = log.info, desk: Desk | None = Non
     else:
         say("Slack: off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN; see the README)")
     say(_start_digest(running, settings))
+    running.tasks.append(_task(dashboard.warm_up(desk), "dashboard-warm-up"))
     if running.slack is None or running.slack.http is None:  # Slack off, or Socket Mode
         running.http = HttpServer(build_customer_web_app(desk), settings.http_host, settings.http_port)
         try:

@@ -76,11 +76,11 @@ def closed_day(piece: Period, now: datetime) -> date | None:
     return None
 
 
-def runs(pieces: Sequence[Period]) -> list[list[Period]]:
-    """Adjacent pieces in runs: each run is read with one statement per side."""
+def runs(pieces: Sequence[Period], most: int | None = None) -> list[list[Period]]:
+    """Adjacent pieces in runs (of at most `most` pieces): each run is read with one statement per side."""
     found: list[list[Period]] = []
     for piece in pieces:
-        if found and found[-1][-1].end == piece.start:
+        if found and found[-1][-1].end == piece.start and (most is None or len(found[-1]) < most):
             found[-1].append(piece)
         else:
             found.append([piece])

@@ -14,6 +14,7 @@ pure builder over the facts stays the definition: tests/bot/test_reports_fast.py
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections import Counter, defaultdict
@@ -39,6 +40,7 @@ LINKS = cast(Table, TicketLinkRow.__table__)
 _OPEN = [s.value for s in OPEN_STATUSES]
 _NO_CALENDARS: Mapping[str, Calendar] = {}
 _SAME_MOMENT = timedelta(seconds=1)
+_DAYS_READ_AT_ONCE = 7
 _new = object.__new__
 
 
@@ -325,7 +327,9 @@ async def _tallies_of(session: AsyncSession, pieces: list[Period], now: datetime
         missing = [Period(start, start + report_days.DAY)
                    for start in sorted({report_days.midnight(pieces[i].start) for i, day in closed.items()
                                         if day not in kept})]
-        for run in report_days.runs(missing):
+        for chunk, run in enumerate(report_days.runs(missing, most=_DAYS_READ_AT_ONCE)):
+            if chunk:
+                await asyncio.sleep(0)  # a cold page reads for a while: let mail and Slack go on in between
             for whole, mine in zip(run, (await _read_rows(session, Period(run[0].start, run[-1].end), None,
                                                           calendars)).by_piece(run), strict=True):
                 day = whole.start.date()

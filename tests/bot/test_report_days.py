@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from bot import csat, related
+from bot import csat, dashboard, related
 from bot.desk import Desk
 from bot.imports import ImportedTicket
 from bot.workflows import import_ticket
@@ -175,3 +175,14 @@ async def test_the_triggers_bump_the_counter_of_a_ticket_and_of_both_ends_of_its
 @pytest.fixture(autouse=True)
 def _fresh_kept() -> None:
     report_days._kept.clear()
+
+
+async def test_the_warm_up_at_start_reads_the_closed_days_so_the_first_page_reads_none(
+    desk: Desk, clock: FakeClock  # noqa: F811
+) -> None:
+    await seed(desk, clock)
+    await longer_history(desk, clock)
+    await dashboard.warm_up(desk)
+    entries = kept_entries(desk)
+    assert len(entries) >= 170  # the 90-day page's period, the one before, the trends' weeks
+    assert await changed_days(desk, entries) == set()
