@@ -160,17 +160,26 @@ async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, te
     that never cross a midnight (`report_days.stretches`); each piece's `Tallies` hold, per team and
     assignee, the few values a figure needs one by one (flag bits, the SLA clocks' minutes: percentiles and
     means need every time). A closed day's tallies are kept in memory while its fingerprint holds
-    (db/report_days.py); the rest is read live. The open tickets and this week's trend ids are read live."""
+    (db/report_days.py), with its rows (for the pieces a cut makes of it, and this week's trend ids); the rest
+    is read live. The open tickets are read live."""
     period = Period.last_days(now, days)
     previous = period.previous()
     week, history = reports.trend_periods(now)
     pieces = report_days.stretches(Period(min(previous.start, history.start), now),
                                    (previous.start, period.start, history.start, week.start))
-    tallies = await _tallies_of(session, pieces, now, team, calendars)
+    read = await _tallies_of(session, pieces, now, team, calendars)
 
     def within(part: Period) -> list[tuple[date, Tallies]]:
-        return [(piece.start.date(), found) for piece, found in zip(pieces, tallies, strict=True)
+        return [(piece.start.date(), tallies) for piece, (tallies, _) in zip(pieces, read, strict=True)
                 if part.start <= piece.start and piece.end <= part.end]
+
+    this_week: dict[str, list[str]] = defaultdict(list)  # the trends' ids, from the rows of the week's pieces
+    for piece, (_, rows) in zip(pieces, read, strict=True):
+        if week.start <= piece.start and piece.end <= week.end:
+            for _created, team_name, _agent, category, _bits, _first, _hours, tags, ticket_id in rows.created:
+                if team is None or team_name == team:
+                    for key in reports.trend_keys(category, tags):
+                        this_week[key].append(ticket_id)
 
     now_in = _merged(within(period), team, in_detail=True)
     before = _merged(within(previous), team, in_detail=False)
@@ -180,7 +189,7 @@ async def build_dashboard(session: AsyncSession, *, now: datetime, days: int, te
             if team is None or team_name == team:
                 usual[key] += count
     open_now, open_before, open_since = await _open_counts(session, now, period.start, team)
-    trends = reports.trends_of(await _trend_ids(session, week, team), usual)
+    trends = reports.trends_of(this_week, usual)
     per_day = {day: tally.count for day, tally in now_in.by_day.items()}
     summary = reports.summary_of(reports.priority_counts(open_now), reports.priority_counts(open_before),
                                  now_in.everything, now_in.resolved,
@@ -260,14 +269,14 @@ def _merged(parts: list[tuple[date, Tallies]], team: str | None, *, in_detail: b
     return found
 
 
-_Created = tuple[datetime, str, str | None, str, int, float | None, float | None, tuple[str, ...]]
+_Created = tuple[datetime, str, str | None, str, int, float | None, float | None, tuple[str, ...], str]
 _Resolved = tuple[datetime, str, str | None, int | None, float | None]
 
 
 @dataclass(frozen=True)
 class _Rows:
     """What the tallies take of each ticket of a span: of those created in it, (created, team, assignee,
-    category, flag bits, first-response minutes, resolution minutes, tags); of those resolved in it (resolved,
+    category, flag bits, first-response minutes, resolution minutes, tags, id); of those resolved in it (resolved,
     team, assignee, rating, resolution minutes). The minutes are the clocks', else the calendar's."""
 
     created: list[_Created]
@@ -301,7 +310,7 @@ def _tallied(rows: _Rows, pieces: list[Period]) -> list[Tallies]:
     creation, or its resolve)."""
     starts = [piece.start for piece in pieces]
     found = [Tallies() for _ in pieces]
-    for created, team_name, agent, category, bits, minutes, hours_minutes, tags in rows.created:
+    for created, team_name, agent, category, bits, minutes, hours_minutes, tags, _id in rows.created:
         piece = found[report_days.piece_of(starts, created)]
         piece.created[(team_name, agent)].add(bits, minutes, hours_minutes)
         piece.categories[(team_name, category)] += 1
@@ -324,12 +333,12 @@ def _sorted(tallies: Tallies) -> Tallies:
 
 
 async def _tallies_of(session: AsyncSession, pieces: list[Period], now: datetime, team: str | None,
-                      calendars: Mapping[str, Calendar]) -> list[Tallies]:
+                      calendars: Mapping[str, Calendar]) -> list[tuple[Tallies, _Rows]]:
     """Each piece's tallies. A piece of a closed day takes the day as kept while its fingerprint holds, else
     as read again (all teams, one statement per side for each run of such days): a whole day its tallies, a
     part of a day (cut at the period's start) its rows in that part. The pieces of today are read live, of
-    `team` only."""
-    found: list[Tallies | None] = [None] * len(pieces)
+    `team` only. With each piece's tallies its rows (of every team where kept, of `team` where read live)."""
+    found: list[tuple[Tallies, _Rows] | None] = [None] * len(pieces)
     today = report_days.midnight(now)
     closed = {i: piece.start.date() for i, piece in enumerate(pieces) if piece.end <= today}
     if closed:
@@ -348,13 +357,16 @@ async def _tallies_of(session: AsyncSession, pieces: list[Period], now: datetime
                 report_days.keep(session, day, prints.get(day, report_days.NOTHING), calendars, kept[day])
         for i, day in closed.items():
             piece, entry = pieces[i], kept[day]
-            is_whole = report_days.closed_day(piece, now) is not None
-            found[i] = entry.tallies if is_whole else _tallied(entry.rows.within(piece), [piece])[0]
+            if report_days.closed_day(piece, now) is not None:
+                found[i] = (entry.tallies, entry.rows)
+            else:
+                part = entry.rows.within(piece)
+                found[i] = (_tallied(part, [piece])[0], part)
     for run in report_days.runs([piece for i, piece in enumerate(pieces) if i not in closed]):
         rows = await _read_rows(session, Period(run[0].start, run[-1].end), team, calendars)
-        for piece, tallies in zip(run, _tallied(rows, run), strict=True):
-            found[pieces.index(piece)] = tallies
-    return [tallies if tallies is not None else Tallies() for tallies in found]
+        for piece, tallies, part in zip(run, _tallied(rows, run), rows.by_piece(run), strict=True):
+            found[pieces.index(piece)] = (tallies, part)
+    return [pair if pair is not None else (Tallies(), _Rows([], [])) for pair in found]
 
 
 async def _read_rows(session: AsyncSession, span: Period, team: str | None,
@@ -365,16 +377,17 @@ async def _read_rows(session: AsyncSession, span: Period, team: str | None,
     first, first_at = _first_response(session)
     resolution, resolved_at = _resolution(session)
     created_rows: list[_Created] = []
-    for created, agent, category, bits, minutes, hours_minutes, team_name, first_moment, resolve_moment, tags in (
-            await session.execute(
+    for (created, agent, category, bits, minutes, hours_minutes, team_name, first_moment, resolve_moment, tags,
+         ticket_id) in await session.execute(
                 select(_moment(t.created_at), t.assigned_to, t.category, _flags(), first, resolution, t.team,
-                       first_at, resolved_at, type_coerce(t.tags, String))
-                .where(t.created_at >= span.start, t.created_at < span.end, *_counting(team)))):
+                       first_at, resolved_at, type_coerce(t.tags, String), t.id)
+                .where(t.created_at >= span.start, t.created_at < span.end, *_counting(team))):
         if first_moment is not None or resolve_moment is not None:
             by_calendar = _by_calendar(team_name, created, first_moment, resolve_moment, calendars)
             minutes = minutes if first_moment is None else by_calendar[0]
             hours_minutes = hours_minutes if resolve_moment is None else by_calendar[1]
-        created_rows.append((_at(created), team_name, agent, category, bits, minutes, hours_minutes, _tags(tags)))
+        created_rows.append((_at(created), team_name, agent, category, bits, minutes, hours_minutes, _tags(tags),
+                             ticket_id))
     resolved_rows: list[_Resolved] = []
     clock, unclocked = _resolution(session)
     for resolved, agent, rating, minutes, resolve_moment, team_name, created in await session.execute(

@@ -20,6 +20,7 @@ module decides what each number means. The rules:
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -452,12 +453,15 @@ def build_backlog(facts: Sequence[TicketFacts], now: datetime) -> list[BacklogBu
 
 def backlog_of(open_since: Iterable[datetime], now: datetime) -> list[BacklogBucket]:
     """The backlog from the creation times of the open tickets."""
-    counts = Counter[str]()
+    # A ticket is in the first bucket whose limit its age is under: created after now - limit. The last bucket
+    # has no limit; the others' moments, oldest first, are searched by bisection (thousands of open tickets).
+    oldest_first = [now - limit for _, limit in reversed(BACKLOG_BUCKETS[:-1])]
+    counts = [0] * len(BACKLOG_BUCKETS)
+    last = len(oldest_first)
     for created_at in open_since:
         if created_at < now:
-            age = now - created_at
-            counts[next(label for label, limit in BACKLOG_BUCKETS if age < limit)] += 1
-    return [BacklogBucket(label, counts.get(label, 0)) for label, _ in BACKLOG_BUCKETS]
+            counts[last - bisect.bisect_left(oldest_first, created_at)] += 1
+    return [BacklogBucket(label, counts[n]) for n, (label, _) in enumerate(BACKLOG_BUCKETS)]
 
 
 def build_dashboard(facts: Sequence[TicketFacts], now: datetime, days: int, team: str | None,

@@ -130,3 +130,19 @@ def test_the_tallies_count_each_flag_and_sla_outcome_once() -> None:
             tally.having(DEFLECTED), tally.having(ESCALATED)) == (4, 1, 2, 2, 1, 1, 1)
     assert was_open(NOW - timedelta(days=1), NOW, None, False, NOW - timedelta(hours=1))  # resolved only later
     assert not was_open(NOW - timedelta(days=1), None, NOW - timedelta(hours=2), False, NOW - timedelta(hours=1))
+
+
+def test_the_backlog_buckets_by_age_at_every_edge_as_their_definition_says() -> None:
+    from ticketing.reports import BACKLOG_BUCKETS, backlog_of
+
+    now = datetime(2026, 11, 16, 16, 0, tzinfo=UTC)
+    ages = [timedelta(0), timedelta(microseconds=1), timedelta(days=400)]
+    for _, limit in BACKLOG_BUCKETS[:-1]:
+        ages += [limit - timedelta(microseconds=1), limit, limit + timedelta(microseconds=1)]
+    created = [now - age for age in ages] + [now, now + timedelta(minutes=5)]  # not yet open: left out
+    expected = {label: 0 for label, _ in BACKLOG_BUCKETS}
+    for moment in created:
+        if moment < now:
+            expected[next(label for label, limit in BACKLOG_BUCKETS if now - moment < limit)] += 1
+    assert {b.label: b.count for b in backlog_of(created, now)} == expected
+    assert sum(expected.values()) == len(ages) - 1  # every age but 0 (created at now itself) is counted
