@@ -4,9 +4,10 @@
 
 For each held-out file (tests/fixtures/classification/eval.jsonl and, when present, eval_multilingual.jsonl and
 eval_fresh.jsonl; training never sees any; eval_fresh.jsonl was written after the classifier was tuned, by a
-session that saw neither the training rows nor the other sets, so it is the least optimistic of the three): category and type accuracy, security and data-loss recall and precision, and
-accuracy on non-English tickets, for patterns alone, the learned model alone and the desk's order
-(`ticketing.classify.decide`: strict patterns, learned, weak patterns; no model). Then:
+session that saw neither the training rows nor the other sets, so it is the least optimistic of the three):
+category and type accuracy, security and data-loss recall and precision, and accuracy on non-English tickets,
+for patterns alone, the learned model alone and the desk's order (`ticketing.classify.decide`: strict patterns,
+learned, weak patterns; no model). Then:
 
 - the gain from retraining on 200 simulated agent corrections: a held-out file is split in two halves (seeded
   shuffle); 200 tickets of one half become corrections (their label, weighted as the desk weighs them) added to

@@ -47,13 +47,14 @@ def test_the_span_is_cut_at_every_midnight_and_every_cut_and_only_whole_past_day
     assert [len(run) for run in report_days.runs([pieces[0], pieces[1], pieces[3]])] == [2, 1]
 
 
-async def facts_of(desk: Desk, days: int) -> list[TicketFacts]:
+async def facts_of(desk: Desk, days: int) -> list[TicketFacts]:  # noqa: F811
     window = reports.facts_window(NOW, days)
     async with desk.db.sessions() as session:
         return await report_store.load_facts(session, since=window.start, until=NOW)
 
 
-async def assert_pages_equal_the_pure_builder(desk: Desk, calendars: dict[str, Calendar] | None = None) -> None:
+async def assert_pages_equal_the_pure_builder(desk: Desk,  # noqa: F811
+                                              calendars: dict[str, Calendar] | None = None) -> None:
     chosen = desk.config.calendars if calendars is None else calendars
     for days in (7, 30, 90):
         facts = await facts_of(desk, days)
@@ -63,18 +64,18 @@ async def assert_pages_equal_the_pure_builder(desk: Desk, calendars: dict[str, C
             assert fast == reports.build_dashboard(facts, NOW, days, team, chosen), (days, team)
 
 
-def kept_entries(desk: Desk) -> dict[date, object]:
+def kept_entries(desk: Desk) -> dict[date, object]:  # noqa: F811
     """Each day's kept entry (held, so that its identity is not reused): a day read again gets a new one."""
     return dict(report_days._kept[desk.db.engine.sync_engine])
 
 
-async def changed_days(desk: Desk, before: dict[date, object]) -> set[date]:
+async def changed_days(desk: Desk, before: dict[date, object]) -> set[date]:  # noqa: F811
     await assert_pages_equal_the_pure_builder(desk)
     after = kept_entries(desk)
     return {day for day, entry in after.items() if before.get(day) is not entry}
 
 
-async def seq_of(desk: Desk, ticket_id: str) -> int:
+async def seq_of(desk: Desk, ticket_id: str) -> int:  # noqa: F811
     async with desk.db.sessions() as session:
         return int((await session.execute(select(TICKETS.c.report_seq).where(TICKETS.c.id == ticket_id))).scalar_one())
 
