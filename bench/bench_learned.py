@@ -4,7 +4,8 @@
 
 For each held-out file (tests/fixtures/classification/eval.jsonl and, when present, eval_multilingual.jsonl and
 eval_fresh.jsonl; training never sees any; eval_fresh.jsonl was written after the classifier was tuned, by a
-session that saw neither the training rows nor the other sets, so it is the least optimistic of the three):
+session that saw neither the training rows nor the other sets; eval_blind.jsonl likewise, later, and used once,
+to choose the shipped candidate in bench/choose_learned.py):
 category and type accuracy, security and data-loss recall and precision, and accuracy on non-English tickets,
 for patterns alone, the learned model alone and the desk's order (`ticketing.classify.decide`: strict patterns,
 learned, weak patterns; no model). Then:
@@ -44,7 +45,8 @@ from channels.learned.store import seed_rows  # noqa: E402
 from ticketing.classify import FALLBACK_CLASSIFICATION, decide, default_patterns, find_pattern  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "classification"
-EVAL_FILES = (FIXTURES / "eval.jsonl", FIXTURES / "eval_multilingual.jsonl", FIXTURES / "eval_fresh.jsonl")
+EVAL_FILES = (FIXTURES / "eval.jsonl", FIXTURES / "eval_multilingual.jsonl", FIXTURES / "eval_fresh.jsonl",
+              FIXTURES / "eval_blind.jsonl")
 OUT = HERE / "out" / "classify_learned.json"
 RECALL_FIRST = ("security", "data_loss")
 CORRECTIONS = 200

@@ -48,6 +48,13 @@ thresholds (0.25, 0.25) -> (0.2, 0.45) as measured (shipped: (0.2, 0.25), see ab
 learned alone, category 75.1 -> 74.7%, type 74.9 -> 74.9%, security
 recall/precision 89.2/65.7 -> 90.6/62.7, data loss 70.7/74.7 -> 65.1/80.0; the desk's order (patterns + learned)
 category 76.2 -> 75.7%, type 74.8 -> 74.8%, security 88.9/66.3 -> 90.2/63.4, data loss 74.4/76.3 -> 69.2/81.2.
+
+Shipped since 2026-12-03: the 9,724-row seed (with train_natural_lookalikes.py) and thresholds (0.3, 0.3), chosen
+by bench/choose_learned.py among four candidates fixed beforehand, measured once on a blind held-out file
+(eval_blind.jsonl). The thresholds are per class the best grouped-fold precision whose recall stays >= 95% (a
+margin for the grouped folds' optimism): security 0.953 / 0.838, data loss 0.952 / 0.849 on that seed. The
+leave-one-language-out split stays far below (about 0.85 / 0.51 and 0.51 / 0.65) and no longer decides: every
+language the desk detects is in the seed, so a language never seen is not the case to tune for.
 """
 
 from __future__ import annotations
@@ -86,7 +93,7 @@ class ModelConfig:
     recall_weight: float = 1.6  # class weight of security and data_loss in the category head
     # security, data_loss (RECALL_FIRST's order): each wins at this probability even when another class scores
     # higher (see `choose_category`)
-    recall_thresholds: tuple[float, float] = (0.2, 0.25)
+    recall_thresholds: tuple[float, float] = (0.3, 0.3)
     type_sees_category: float = 0.0  # > 0: the type head also reads the chosen category (one-hot, this value)
 
 
