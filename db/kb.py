@@ -50,10 +50,16 @@ from ticketing.model import Author, Status, Visibility
 FTS_PREFIX = "fts_"
 
 
+# The dashboard's indexes on the UTC day of a moment (migration 0016): expressions that differ per dialect, so
+# they live only in the migration, like the full-text objects.
+BACKEND_INDEXES = frozenset({"ix_tickets_created_day", "ix_tickets_resolved_day"})
+
+
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Alembic `include_name` hook: the full-text objects (tables, shadow tables, columns, indexes, all named
-    `fts_*`) are backend-specific, live only in the migrations and are not compared with db.tables."""
-    return not (name or "").startswith(FTS_PREFIX)
+    """Alembic `include_name` hook: the backend-specific objects live only in the migrations and are not
+    compared with db.tables: the full-text ones (tables, shadow tables, columns, indexes, all named `fts_*`) and
+    the dashboard's expression indexes (BACKEND_INDEXES)."""
+    return not (name or "").startswith(FTS_PREFIX) and not (type_ == "index" and name in BACKEND_INDEXES)
 
 
 # -- values ------------------------------------------------------------------------------------------------
