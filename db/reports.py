@@ -344,6 +344,10 @@ async def _tallies_of(session: AsyncSession, pieces: list[Period], now: datetime
     if closed:
         prints = await report_days.fingerprints(session, min(closed.values()), max(closed.values()))
         kept: dict[date, _Day] = report_days.kept(session, closed.values(), prints, calendars)
+        for day in set(closed.values()) - set(kept):
+            if day not in prints:  # no ticket created or resolved on it: nothing to read
+                kept[day] = _Day(_Rows([], []), Tallies())
+                report_days.keep(session, day, report_days.NOTHING, calendars, kept[day])
         missing = [Period(start, start + report_days.DAY)
                    for start in sorted({report_days.midnight(pieces[i].start) for i, day in closed.items()
                                         if day not in kept})]
