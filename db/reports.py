@@ -305,19 +305,16 @@ class _Day:
     tallies: Tallies
 
 
-def _tallied(rows: _Rows, pieces: list[Period]) -> list[Tallies]:
-    """The tallies of adjacent `pieces` from the rows of their span (each ticket in the piece that holds its
-    creation, or its resolve)."""
-    starts = [piece.start for piece in pieces]
-    found = [Tallies() for _ in pieces]
-    for created, team_name, agent, category, bits, minutes, hours_minutes, tags, _id in rows.created:
-        piece = found[report_days.piece_of(starts, created)]
-        piece.created[(team_name, agent)].add(bits, minutes, hours_minutes)
-        piece.categories[(team_name, category)] += 1
+def _tallied(rows: _Rows) -> Tallies:
+    """The tallies of one piece from its rows."""
+    found = Tallies()
+    for _created, team_name, agent, category, bits, minutes, hours_minutes, tags, _id in rows.created:
+        found.created[(team_name, agent)].add(bits, minutes, hours_minutes)
+        found.categories[(team_name, category)] += 1
         for key in reports.trend_keys(category, tags):
-            piece.trends[(team_name, key)] += 1
-    for resolved, team_name, agent, rating, minutes in rows.resolved:
-        found[report_days.piece_of(starts, resolved)].resolved[(team_name, agent)].add(rating, minutes)
+            found.trends[(team_name, key)] += 1
+    for _resolved, team_name, agent, rating, minutes in rows.resolved:
+        found.resolved[(team_name, agent)].add(rating, minutes)
     return found
 
 
@@ -357,7 +354,7 @@ async def _tallies_of(session: AsyncSession, pieces: list[Period], now: datetime
             for whole, mine in zip(run, (await _read_rows(session, Period(run[0].start, run[-1].end), None,
                                                           calendars)).by_piece(run), strict=True):
                 day = whole.start.date()
-                kept[day] = _Day(mine, _sorted(_tallied(mine, [whole])[0]))
+                kept[day] = _Day(mine, _sorted(_tallied(mine)))
                 report_days.keep(session, day, prints.get(day, report_days.NOTHING), calendars, kept[day])
         for i, day in closed.items():
             piece, entry = pieces[i], kept[day]
@@ -365,11 +362,12 @@ async def _tallies_of(session: AsyncSession, pieces: list[Period], now: datetime
                 found[i] = (entry.tallies, entry.rows)
             else:
                 part = entry.rows.within(piece)
-                found[i] = (_tallied(part, [piece])[0], part)
+                found[i] = (_tallied(part), part)
+    index = {piece.start: i for i, piece in enumerate(pieces)}
     for run in report_days.runs([piece for i, piece in enumerate(pieces) if i not in closed]):
         rows = await _read_rows(session, Period(run[0].start, run[-1].end), team, calendars)
-        for piece, tallies, part in zip(run, _tallied(rows, run), rows.by_piece(run), strict=True):
-            found[pieces.index(piece)] = (tallies, part)
+        for piece, part in zip(run, rows.by_piece(run), strict=True):
+            found[index[piece.start]] = (_tallied(part), part)
     return [pair if pair is not None else (Tallies(), _Rows([], [])) for pair in found]
 
 
